@@ -4,3 +4,6 @@
 //! `sys` (operating-system calls); every other module forbids it.
 #![deny(unsafe_code)]
 #![allow(clippy::missing_safety_doc)]
+
+#[allow(unsafe_code)]
+pub mod ffi;

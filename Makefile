@@ -1,0 +1,116 @@
+# Build and packaging of libmicrohttpd-rs.
+#   make / make all    build/libmicrohttpd.so.12, .so link, .a
+#   make header        copy the generated header to include/microhttpd.h
+#   make header-check  fail when include/microhttpd.h is stale
+#   make check-exports exported symbols == src/ffi/exports.txt
+#   make abi-check     values/layouts/prototypes == Debian's microhttpd.h
+#   make install PREFIX=/usr/local DESTDIR=
+#   make check-install install into a temp dir, build+run a C program via pkg-config
+#   make check         all of the above + cargo test
+
+CARGO   ?= cargo
+CC      ?= cc
+PYTHON  ?= python3
+PREFIX  ?= /usr/local
+DESTDIR ?=
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+
+BUILD   := build
+TARGET  := target/release
+GEN_HDR := $(TARGET)/include/microhttpd.h
+SONAME  := libmicrohttpd.so.12
+DEBIAN_HDR ?= /usr/include/microhttpd.h
+# What a static link needs besides libmicrohttpd.a (rustc --print native-static-libs).
+LIBS_PRIVATE := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+
+.PHONY: all build header header-check check-exports abi-check compile-only \
+        install uninstall check-install check clean
+
+all: build
+
+build:
+	$(CARGO) build --release
+	mkdir -p $(BUILD)
+	cp -f $(TARGET)/libmicrohttpd.so $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $(BUILD)/libmicrohttpd.so
+	cp -f $(TARGET)/libmicrohttpd.a $(BUILD)/libmicrohttpd.a
+	cp -f $(GEN_HDR) $(BUILD)/microhttpd.h
+
+header: build
+	cp -f $(GEN_HDR) include/microhttpd.h
+
+header-check: build
+	@cmp -s $(GEN_HDR) include/microhttpd.h || { \
+	  echo "include/microhttpd.h is stale: run 'make header' and commit it"; \
+	  diff -u include/microhttpd.h $(GEN_HDR) | head -40; exit 1; }
+	@echo "header-check: include/microhttpd.h is fresh"
+
+check-exports: build
+	@nm -D --defined-only $(BUILD)/$(SONAME) | awk '{print $$3}' | sort > $(BUILD)/exports.actual
+	@sort src/ffi/exports.txt > $(BUILD)/exports.expected
+	@diff -u $(BUILD)/exports.expected $(BUILD)/exports.actual || { \
+	  echo "check-exports: exported symbols differ from src/ffi/exports.txt"; exit 1; }
+	@echo "check-exports: exactly the $$(wc -l < $(BUILD)/exports.expected) MHD_* symbols"
+
+# Print every enum member, macro value, struct layout and prototype check
+# with Debian's header and with ours, then compare.
+abi-check: build
+	@test -f $(DEBIAN_HDR) || { echo "abi-check: $(DEBIAN_HDR) missing (apt install libmicrohttpd-dev)"; exit 1; }
+	mkdir -p $(BUILD)/abi
+	$(PYTHON) capi-tests/gen_abi_check.py $(DEBIAN_HDR) $(BUILD)/abi
+	$(CC) -std=gnu11 -w -o $(BUILD)/abi/print_debian $(BUILD)/abi/abi_print.c
+	$(CC) -std=gnu11 -w -Iinclude -o $(BUILD)/abi/print_ours $(BUILD)/abi/abi_print.c
+	$(CC) -std=gnu11 -Wall -Werror -Iinclude -c -o $(BUILD)/abi/abi_protos.o $(BUILD)/abi/abi_protos.c
+	$(BUILD)/abi/print_debian > $(BUILD)/abi/debian.txt
+	$(BUILD)/abi/print_ours > $(BUILD)/abi/ours.txt
+	@diff -u $(BUILD)/abi/debian.txt $(BUILD)/abi/ours.txt || { echo "abi-check: FAILED"; exit 1; }
+	@echo "abi-check: $$(wc -l < $(BUILD)/abi/debian.txt) facts identical; prototypes compatible"
+
+# A typical 0.9.75 program must compile unchanged with -Wall -Werror and link.
+compile-only: build
+	mkdir -p $(BUILD)/capi
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -Iinclude -o $(BUILD)/capi/compile_only \
+	  capi-tests/compile_only.c -L$(BUILD) -lmicrohttpd
+	$(CC) -std=c99 -Wall -Werror -pedantic -Iinclude -fsyntax-only capi-tests/compile_only.c
+	g++ -Wall -Werror -Iinclude -x c++ -fsyntax-only capi-tests/compile_only.c
+
+install: build
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 0755 $(BUILD)/$(SONAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libmicrohttpd.so
+	install -m 0644 $(BUILD)/libmicrohttpd.a $(DESTDIR)$(LIBDIR)/libmicrohttpd.a
+	install -m 0644 include/microhttpd.h $(DESTDIR)$(INCDIR)/microhttpd.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|' \
+	  libmicrohttpd.pc.in > $(BUILD)/libmicrohttpd.pc
+	install -m 0644 $(BUILD)/libmicrohttpd.pc $(DESTDIR)$(LIBDIR)/pkgconfig/libmicrohttpd.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libmicrohttpd.so \
+	  $(DESTDIR)$(LIBDIR)/libmicrohttpd.a $(DESTDIR)$(INCDIR)/microhttpd.h \
+	  $(DESTDIR)$(LIBDIR)/pkgconfig/libmicrohttpd.pc
+
+# Install into a temporary DESTDIR, then build a program with pkg-config
+# (shared and static) and run it.
+check-install: build
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(MAKE) --no-print-directory install DESTDIR="$$tmp" PREFIX=/usr/local >/dev/null; \
+	export PKG_CONFIG_SYSROOT_DIR="$$tmp" PKG_CONFIG_LIBDIR="$$tmp/usr/local/lib/pkgconfig" PKG_CONFIG_PATH=; \
+	test "$$(pkg-config --modversion libmicrohttpd)" = 0.9.75; \
+	$(CC) -Wall -Werror -o "$$tmp/prog" capi-tests/install_check.c $$(pkg-config --cflags --libs libmicrohttpd); \
+	LD_LIBRARY_PATH="$$tmp/usr/local/lib" "$$tmp/prog"; \
+	readelf -d "$$tmp/prog" | grep -q 'NEEDED.*libmicrohttpd.so.12'; \
+	$(CC) -Wall -Werror -o "$$tmp/prog_static" capi-tests/install_check.c \
+	  $$(pkg-config --cflags libmicrohttpd) "$$tmp/usr/local/lib/libmicrohttpd.a" \
+	  $$(pkg-config --libs-only-other --static libmicrohttpd) $(LIBS_PRIVATE); \
+	"$$tmp/prog_static"; \
+	echo "check-install: OK (shared and static)"
+
+# ---------------------------------------------------------------------------
+# check: the runtime engineer extends this with the capi-tests.
+check: header-check check-exports abi-check compile-only check-install
+	$(CARGO) test --release
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUILD)

@@ -1,0 +1,23 @@
+//! The C ABI: the only home (with `sys`) of `extern "C"`, raw C pointers and
+//! `unsafe`. Every `unsafe` block carries a `// SAFETY:` comment.
+//!
+//! - `abi`: `repr(C)` types and numeric constants (source of the header)
+//! - `names`: string constants (header names, methods, ...)
+//! - `guard`: the panic boundary, `MHD_set_panic_func`
+//! - `options`: typed decoding of daemon options
+//! - `shim`: Rust side of the C shim helpers (external logger calls)
+//! - `misc`: `MHD_get_version`, `MHD_free`
+//! - `stubs`: not-yet-implemented entry points and the hidden `mhd_rs_*`
+//!   functions the C shim calls
+#![allow(unsafe_code)]
+#![allow(non_snake_case)]
+
+pub mod abi;
+pub mod guard;
+pub mod misc;
+/// cbindgen:ignore
+pub mod names;
+/// cbindgen:ignore
+pub mod options;
+pub mod shim;
+pub mod stubs;
