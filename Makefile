@@ -5,6 +5,7 @@
 #   make check-exports exported symbols == src/ffi/exports.txt
 #   make abi-check     values/layouts/prototypes == Debian's microhttpd.h
 #   make install PREFIX=/usr/local DESTDIR=
+#   make shim-test     the C shim against mock Rust functions
 #   make check-install install into a temp dir, build+run a C program via pkg-config
 #   make check         all of the above + cargo test
 
@@ -24,7 +25,7 @@ DEBIAN_HDR ?= /usr/include/microhttpd.h
 # What a static link needs besides libmicrohttpd.a (rustc --print native-static-libs).
 LIBS_PRIVATE := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
-.PHONY: all build header header-check check-exports abi-check compile-only \
+.PHONY: all build header header-check check-exports abi-check compile-only shim-test \
         install uninstall check-install check clean
 
 all: build
@@ -75,6 +76,13 @@ compile-only: build
 	$(CC) -std=c99 -Wall -Werror -pedantic -Iinclude -fsyntax-only capi-tests/compile_only.c
 	g++ -Wall -Werror -Iinclude -x c++ -fsyntax-only capi-tests/compile_only.c
 
+# The C shim alone, against mock mhd_rs_* functions.
+shim-test: build
+	mkdir -p $(BUILD)/capi
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -I$(BUILD) -o $(BUILD)/capi/shim_test capi-tests/shim_test.c
+	$(BUILD)/capi/shim_test
+	@echo "shim-test: OK"
+
 install: build
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -m 0755 $(BUILD)/$(SONAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
@@ -108,7 +116,7 @@ check-install: build
 
 # ---------------------------------------------------------------------------
 # check: the runtime engineer extends this with the capi-tests.
-check: header-check check-exports abi-check compile-only check-install
+check: header-check check-exports abi-check compile-only shim-test check-install
 	$(CARGO) test --release
 
 clean:

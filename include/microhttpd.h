@@ -767,8 +767,7 @@ char *MHD_digest_auth_get_username(struct MHD_Connection *connection);
 
 /*
  Free memory the library handed to the application (e.g. the strings of
- `MHD_basic_auth_get_username_password`). Such memory must therefore be
- allocated with `libc::malloc` by the runtime.
+ `MHD_basic_auth_get_username_password`).
  */
 void MHD_free(void *ptr);
 

@@ -11,8 +11,8 @@ pub extern "C" fn MHD_get_version() -> *const c_char {
 }
 
 /// Free memory the library handed to the application (e.g. the strings of
-/// `MHD_basic_auth_get_username_password`). Such memory must therefore be
-/// allocated with `libc::malloc` by the runtime.
+/// `MHD_basic_auth_get_username_password`).
+// Runtime note: such memory must therefore come from `libc::malloc`.
 #[no_mangle]
 pub unsafe extern "C" fn MHD_free(ptr: *mut c_void) {
     guard((), || {
