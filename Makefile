@@ -18,7 +18,7 @@ LIBDIR  ?= $(PREFIX)/lib
 INCDIR  ?= $(PREFIX)/include
 
 BUILD   := build
-TARGET  := target/release
+TARGET  := $(or $(CARGO_TARGET_DIR),target)/release
 GEN_HDR := $(TARGET)/include/microhttpd.h
 SONAME  := libmicrohttpd.so.12
 DEBIAN_HDR ?= /usr/include/microhttpd.h
