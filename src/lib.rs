@@ -7,3 +7,10 @@
 
 #[allow(unsafe_code)]
 pub mod ffi;
+
+pub mod conn;
+pub mod daemon;
+pub mod http1;
+pub mod response;
+#[allow(unsafe_code)]
+pub mod sys;

@@ -13,6 +13,17 @@
 #![allow(non_snake_case)]
 
 pub mod abi;
+pub mod connection;
+pub mod daemon;
+/// cbindgen:ignore
+pub mod foreign;
+/// cbindgen:ignore
+pub mod handles;
+/// cbindgen:ignore
+pub mod hooks;
+/// cbindgen:ignore
+pub mod info;
+pub mod response;
 pub mod guard;
 pub mod misc;
 /// cbindgen:ignore

@@ -22,14 +22,6 @@ pub unsafe extern "C" fn MHD_quiesce_daemon(daemon: *mut MHD_Daemon) -> MHD_sock
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn MHD_stop_daemon(daemon: *mut MHD_Daemon) {
-    guard((), || {
-        not_implemented("MHD_stop_daemon");
-        ()
-    })
-}
-
-#[no_mangle]
 pub unsafe extern "C" fn MHD_add_connection(daemon: *mut MHD_Daemon, client_socket: MHD_socket, addr: *const sockaddr, addrlen: socklen_t) -> MHD_Result {
     guard(MHD_Result::MHD_NO, || {
         not_implemented("MHD_add_connection");
@@ -86,66 +78,10 @@ pub unsafe extern "C" fn MHD_run_from_select(daemon: *mut MHD_Daemon, read_fd_se
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn MHD_get_connection_values(connection: *mut MHD_Connection, kind: MHD_ValueKindInt, iterator: MHD_KeyValueIterator, iterator_cls: *mut c_void) -> c_int {
-    guard(0, || {
-        not_implemented("MHD_get_connection_values");
-        0
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_get_connection_values_n(connection: *mut MHD_Connection, kind: MHD_ValueKindInt, iterator: MHD_KeyValueIteratorN, iterator_cls: *mut c_void) -> c_int {
-    guard(0, || {
-        not_implemented("MHD_get_connection_values_n");
-        0
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_set_connection_value(connection: *mut MHD_Connection, kind: MHD_ValueKindInt, key: *const c_char, value: *const c_char) -> MHD_Result {
-    guard(MHD_Result::MHD_NO, || {
-        not_implemented("MHD_set_connection_value");
-        MHD_Result::MHD_NO
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_set_connection_value_n(connection: *mut MHD_Connection, kind: MHD_ValueKindInt, key: *const c_char, key_size: size_t, value: *const c_char, value_size: size_t) -> MHD_Result {
-    guard(MHD_Result::MHD_NO, || {
-        not_implemented("MHD_set_connection_value_n");
-        MHD_Result::MHD_NO
-    })
-}
-
-#[no_mangle]
 pub unsafe extern "C" fn MHD_http_unescape(val: *mut c_char) -> size_t {
     guard(0, || {
         not_implemented("MHD_http_unescape");
         0
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_lookup_connection_value(connection: *mut MHD_Connection, kind: MHD_ValueKindInt, key: *const c_char) -> *const c_char {
-    guard(ptr::null(), || {
-        not_implemented("MHD_lookup_connection_value");
-        ptr::null()
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_lookup_connection_value_n(connection: *mut MHD_Connection, kind: MHD_ValueKindInt, key: *const c_char, key_size: size_t, value_ptr: *mut *const c_char, value_size_ptr: *mut size_t) -> MHD_Result {
-    guard(MHD_Result::MHD_NO, || {
-        not_implemented("MHD_lookup_connection_value_n");
-        MHD_Result::MHD_NO
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_queue_response(connection: *mut MHD_Connection, status_code: c_uint, response: *mut MHD_Response) -> MHD_Result {
-    guard(MHD_Result::MHD_NO, || {
-        not_implemented("MHD_queue_response");
-        MHD_Result::MHD_NO
     })
 }
 
@@ -166,146 +102,10 @@ pub unsafe extern "C" fn MHD_resume_connection(connection: *mut MHD_Connection) 
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn MHD_create_response_from_callback(size: u64, block_size: size_t, crc: MHD_ContentReaderCallback, crc_cls: *mut c_void, crfc: MHD_ContentReaderFreeCallback) -> *mut MHD_Response {
-    guard(ptr::null_mut(), || {
-        not_implemented("MHD_create_response_from_callback");
-        ptr::null_mut()
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_create_response_from_data(size: size_t, data: *mut c_void, must_free: c_int, must_copy: c_int) -> *mut MHD_Response {
-    guard(ptr::null_mut(), || {
-        not_implemented("MHD_create_response_from_data");
-        ptr::null_mut()
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_create_response_from_buffer(size: size_t, buffer: *mut c_void, mode: MHD_ResponseMemoryModeInt) -> *mut MHD_Response {
-    guard(ptr::null_mut(), || {
-        not_implemented("MHD_create_response_from_buffer");
-        ptr::null_mut()
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_create_response_from_buffer_with_free_callback(size: size_t, buffer: *mut c_void, crfc: MHD_ContentReaderFreeCallback) -> *mut MHD_Response {
-    guard(ptr::null_mut(), || {
-        not_implemented("MHD_create_response_from_buffer_with_free_callback");
-        ptr::null_mut()
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_create_response_from_buffer_with_free_callback_cls(size: size_t, buffer: *mut c_void, crfc: MHD_ContentReaderFreeCallback, crfc_cls: *mut c_void) -> *mut MHD_Response {
-    guard(ptr::null_mut(), || {
-        not_implemented("MHD_create_response_from_buffer_with_free_callback_cls");
-        ptr::null_mut()
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_create_response_from_fd(size: size_t, fd: c_int) -> *mut MHD_Response {
-    guard(ptr::null_mut(), || {
-        not_implemented("MHD_create_response_from_fd");
-        ptr::null_mut()
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_create_response_from_pipe(fd: c_int) -> *mut MHD_Response {
-    guard(ptr::null_mut(), || {
-        not_implemented("MHD_create_response_from_pipe");
-        ptr::null_mut()
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_create_response_from_fd64(size: u64, fd: c_int) -> *mut MHD_Response {
-    guard(ptr::null_mut(), || {
-        not_implemented("MHD_create_response_from_fd64");
-        ptr::null_mut()
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_create_response_from_fd_at_offset(size: size_t, fd: c_int, offset: off_t) -> *mut MHD_Response {
-    guard(ptr::null_mut(), || {
-        not_implemented("MHD_create_response_from_fd_at_offset");
-        ptr::null_mut()
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_create_response_from_fd_at_offset64(size: u64, fd: c_int, offset: u64) -> *mut MHD_Response {
-    guard(ptr::null_mut(), || {
-        not_implemented("MHD_create_response_from_fd_at_offset64");
-        ptr::null_mut()
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_create_response_from_iovec(iov: *const MHD_IoVec, iovcnt: c_uint, free_cb: MHD_ContentReaderFreeCallback, cls: *mut c_void) -> *mut MHD_Response {
-    guard(ptr::null_mut(), || {
-        not_implemented("MHD_create_response_from_iovec");
-        ptr::null_mut()
-    })
-}
-
-#[no_mangle]
 pub unsafe extern "C" fn MHD_create_response_for_upgrade(upgrade_handler: MHD_UpgradeHandler, upgrade_handler_cls: *mut c_void) -> *mut MHD_Response {
     guard(ptr::null_mut(), || {
         not_implemented("MHD_create_response_for_upgrade");
         ptr::null_mut()
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_destroy_response(response: *mut MHD_Response) {
-    guard((), || {
-        not_implemented("MHD_destroy_response");
-        ()
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_add_response_header(response: *mut MHD_Response, header: *const c_char, content: *const c_char) -> MHD_Result {
-    guard(MHD_Result::MHD_NO, || {
-        not_implemented("MHD_add_response_header");
-        MHD_Result::MHD_NO
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_add_response_footer(response: *mut MHD_Response, footer: *const c_char, content: *const c_char) -> MHD_Result {
-    guard(MHD_Result::MHD_NO, || {
-        not_implemented("MHD_add_response_footer");
-        MHD_Result::MHD_NO
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_del_response_header(response: *mut MHD_Response, header: *const c_char, content: *const c_char) -> MHD_Result {
-    guard(MHD_Result::MHD_NO, || {
-        not_implemented("MHD_del_response_header");
-        MHD_Result::MHD_NO
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_get_response_headers(response: *mut MHD_Response, iterator: MHD_KeyValueIterator, iterator_cls: *mut c_void) -> c_int {
-    guard(0, || {
-        not_implemented("MHD_get_response_headers");
-        0
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_get_response_header(response: *mut MHD_Response, key: *const c_char) -> *const c_char {
-    guard(ptr::null(), || {
-        not_implemented("MHD_get_response_header");
-        ptr::null()
     })
 }
 
@@ -436,89 +236,6 @@ pub unsafe extern "C" fn MHD_get_reason_phrase_len_for(code: c_uint) -> size_t {
 /// `opts` holds `n_opts` items in the caller's order, without the
 /// terminating `MHD_OPTION_END`, except that an option number the shim does
 /// not know ends the array as its last item (then the start must fail).
-#[no_mangle]
-pub unsafe extern "C" fn mhd_rs_start_daemon(
-    flags: c_uint,
-    port: u16,
-    apc: MHD_AcceptPolicyCallback,
-    apc_cls: *mut c_void,
-    dh: MHD_AccessHandlerCallback,
-    dh_cls: *mut c_void,
-    opts: *const MHD_OptionItem,
-    n_opts: size_t,
-) -> *mut MHD_Daemon {
-    guard(ptr::null_mut(), || {
-        // SAFETY: the shim passes an array of `n_opts` items (or NULL when 0)
-        // that stays valid for this call.
-        let items = unsafe { super::options::items(opts, n_opts) };
-        if let Err(e) = super::options::decode_all(items) {
-            eprintln!("libmicrohttpd-rs: {e}");
-            return ptr::null_mut();
-        }
-        not_implemented("MHD_start_daemon");
-        ptr::null_mut()
-    })
-}
-
-/// `MHD_get_connection_info`; `arg` is always NULL in 0.9.75 (no query
-/// takes an extra argument).
-#[no_mangle]
-pub unsafe extern "C" fn mhd_rs_get_connection_info(
-    connection: *mut MHD_Connection,
-    info_type: MHD_ConnectionInfoTypeInt,
-    arg: *const c_void,
-) -> *const MHD_ConnectionInfo {
-    guard(ptr::null(), || {
-        not_implemented("MHD_get_connection_info");
-        ptr::null()
-    })
-}
-
-/// `MHD_get_daemon_info` (no query reads an extra argument).
-#[no_mangle]
-pub unsafe extern "C" fn mhd_rs_get_daemon_info(
-    daemon: *mut MHD_Daemon,
-    info_type: MHD_DaemonInfoTypeInt,
-) -> *const MHD_DaemonInfo {
-    guard(ptr::null(), || {
-        not_implemented("MHD_get_daemon_info");
-        ptr::null()
-    })
-}
-
-/// `MHD_set_connection_option`; `timeout` is the `unsigned int` read for
-/// `MHD_CONNECTION_OPTION_TIMEOUT`, 0 for any other option (nothing read).
-#[no_mangle]
-pub unsafe extern "C" fn mhd_rs_set_connection_option(
-    connection: *mut MHD_Connection,
-    option: MHD_CONNECTION_OPTIONInt,
-    timeout: c_uint,
-) -> MHD_Result {
-    guard(MHD_Result::MHD_NO, || {
-        not_implemented("MHD_set_connection_option");
-        MHD_Result::MHD_NO
-    })
-}
-
-/// `MHD_set_response_options`: `opts` holds the `n_opts` option numbers read
-/// before `MHD_RO_END` (not included). 0.9.75 defines no option besides
-/// `MHD_RO_END`, so the shim stops after the first one; any entry means
-/// "unknown option" and the call must return `MHD_NO`.
-#[no_mangle]
-pub unsafe extern "C" fn mhd_rs_set_response_options(
-    response: *mut MHD_Response,
-    flags: MHD_ResponseFlagsInt,
-    opts: *const MHD_ResponseOptionsInt,
-    n_opts: size_t,
-) -> MHD_Result {
-    guard(MHD_Result::MHD_NO, || {
-        not_implemented("MHD_set_response_options");
-        MHD_Result::MHD_NO
-    })
-}
-
-/// `MHD_upgrade_action` of the socket-based upgrade API. This library has
-/// no `MHD_UpgradeResponseHandle`s, so the final version returns `MHD_NO`.
 #[no_mangle]
 pub unsafe extern "C" fn mhd_rs_upgrade_action(
     urh: *mut MHD_UpgradeResponseHandle,

@@ -1,0 +1,574 @@
+//! The connection state machine: one client socket from accept to close.
+//!
+//! Every threading mode drives the same machine: a backend reports
+//! readiness (`set_ready`), calls `run`, and asks `interest` what to wait for
+//! next. The machine reads, parses with the sans-I/O `http1` module, calls
+//! the application, and writes; it never blocks.
+
+#![forbid(unsafe_code)]
+
+pub mod shared;
+pub mod values;
+mod output;
+mod request;
+
+use crate::daemon::Ctx;
+use crate::ffi::hooks::{AccessArgs, CPtr};
+use crate::http1;
+use crate::response::Response;
+use crate::sys::socket::{self, RawAddr};
+use output::Reply;
+use request::{BodyIn, Request};
+use shared::ConnShared;
+use std::io;
+use std::os::fd::RawFd;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Why a request or connection ended (`enum MHD_RequestTerminationCode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Termination {
+    CompletedOk = 0,
+    WithError = 1,
+    TimeoutReached = 2,
+    DaemonShutdown = 3,
+    ReadError = 4,
+    ClientAbort = 5,
+}
+
+/// Named after libmicrohttpd's connection states, collapsed to what we need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Waiting for (the rest of) a request head.
+    HeadersReceiving,
+    /// The handler has seen the head; body bytes are delivered as they come.
+    BodyReceiving,
+    /// The final handler call returned without a response; it is asked again.
+    AwaitingResponse,
+    /// Sending the reply head and body.
+    Replying,
+    /// Done; the owner finalizes and frees the connection.
+    Closed(Termination),
+}
+
+/// What the connection waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Interest {
+    pub read: bool,
+    pub write: bool,
+    /// Work is possible without any I/O event (run again at once).
+    pub busy: bool,
+}
+
+const INITIAL_READ_BUFFER: usize = 4096;
+/// Upper bound on passes through the machine per `run`, so one busy client
+/// cannot starve the others served by the same thread.
+const MAX_PASSES: usize = 32;
+
+pub struct Connection {
+    pub shared: Box<ConnShared>,
+    fd: RawFd,
+    state: State,
+    /// Received bytes live in `rbuf[rstart..rend]`.
+    rbuf: Vec<u8>,
+    rstart: usize,
+    rend: usize,
+    read_max: usize,
+    read_ready: bool,
+    write_ready: bool,
+    peer_closed: bool,
+    req: Request,
+    reply: Option<Reply>,
+    /// Bytes queued before the reply proper (an interim 100 Continue).
+    interim: Vec<u8>,
+    /// The output buffer between replies, kept for its capacity.
+    out_spare: Vec<u8>,
+    last_activity: Instant,
+    /// Whether the application has been told about this request (handler called).
+    client_aware: bool,
+    completion_sent: bool,
+}
+
+impl Connection {
+    pub fn new(fd: RawFd, addr: RawAddr, daemon_handle: CPtr, ctx: &Ctx) -> Connection {
+        Connection {
+            shared: Box::new(ConnShared::new(fd, addr, daemon_handle, ctx.cfg.timeout)),
+            fd,
+            state: State::HeadersReceiving,
+            rbuf: Vec::new(),
+            rstart: 0,
+            rend: 0,
+            read_max: ctx.cfg.memory_limit.max(1024),
+            read_ready: true,
+            write_ready: true,
+            peer_closed: false,
+            req: Request::default(),
+            reply: None,
+            interim: Vec::new(),
+            out_spare: Vec::new(),
+            last_activity: Instant::now(),
+            client_aware: false,
+            completion_sent: false,
+        }
+    }
+
+    pub fn fd(&self) -> RawFd {
+        self.fd
+    }
+
+    /// Records readiness reported by the backend.
+    pub fn set_ready(&mut self, readable: bool, writable: bool) {
+        self.read_ready |= readable;
+        self.write_ready |= writable;
+    }
+
+    pub fn is_closed(&self) -> bool {
+        matches!(self.state, State::Closed(_))
+    }
+
+    pub fn interest(&self) -> Interest {
+        let room = self.rend - self.rstart < self.read_max;
+        match self.state {
+            State::HeadersReceiving | State::BodyReceiving => {
+                let read = !self.peer_closed && room;
+                let write = !self.interim.is_empty();
+                Interest { read, write, busy: (read && self.read_ready) || (write && self.write_ready) }
+            }
+            State::AwaitingResponse => Interest { read: false, write: false, busy: true },
+            State::Replying => {
+                let r = self.reply.as_ref();
+                let pending = !self.interim.is_empty() || r.map_or(false, |r| r.has_output());
+                Interest { read: false, write: pending, busy: !pending || self.write_ready }
+            }
+            State::Closed(_) => Interest::default(),
+        }
+    }
+
+    /// When the connection times out if nothing happens.
+    pub fn deadline(&self) -> Option<Instant> {
+        let t = self.shared.timeout.get();
+        (t > 0).then(|| self.last_activity + Duration::from_secs(t as u64))
+    }
+
+    /// Closes the connection if its deadline has passed.
+    pub fn check_timeout(&mut self, now: Instant) {
+        if self.shared.timeout_changed.replace(false) {
+            self.last_activity = now;
+        }
+        if let Some(d) = self.deadline() {
+            if now >= d && !self.is_closed() {
+                self.state = State::Closed(Termination::TimeoutReached);
+            }
+        }
+    }
+
+    /// Does all the work possible now without blocking.
+    pub fn run(&mut self, ctx: &Ctx) {
+        for _ in 0..MAX_PASSES {
+            let mut progress = false;
+            if self.wants_read() && self.read_ready {
+                progress |= self.fill(ctx);
+            }
+            progress |= self.process(ctx);
+            if self.is_closed() {
+                return;
+            }
+            if self.write_ready && (!self.interim.is_empty() || self.state == State::Replying) {
+                progress |= self.flush(ctx);
+            }
+            if self.is_closed() || !progress {
+                return;
+            }
+        }
+    }
+
+    fn wants_read(&self) -> bool {
+        matches!(self.state, State::HeadersReceiving | State::BodyReceiving) && !self.peer_closed
+    }
+
+    /// Reads what the socket has into the read buffer.
+    fn fill(&mut self, _ctx: &Ctx) -> bool {
+        if self.rstart == self.rend {
+            self.rstart = 0;
+            self.rend = 0;
+        }
+        if self.rend == self.rbuf.len() {
+            if self.rstart > 0 {
+                self.rbuf.copy_within(self.rstart..self.rend, 0);
+                self.rend -= self.rstart;
+                self.rstart = 0;
+            } else if self.rbuf.len() < self.read_max {
+                let new_len = (self.rbuf.len() * 2).clamp(INITIAL_READ_BUFFER, self.read_max);
+                self.rbuf.resize(new_len, 0);
+            } else {
+                return false; // full: the state machine decides what that means
+            }
+        }
+        match socket::recv(self.fd, &mut self.rbuf[self.rend..]) {
+            Ok(0) => {
+                self.peer_closed = true;
+                self.read_ready = false;
+                true
+            }
+            Ok(n) => {
+                self.rend += n;
+                self.last_activity = Instant::now();
+                true
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.read_ready = false;
+                false
+            }
+            Err(_) => {
+                self.peer_closed = true;
+                self.read_ready = false;
+                self.state = State::Closed(if self.client_aware { Termination::ReadError } else { Termination::WithError });
+                true
+            }
+        }
+    }
+
+    /// Advances the state machine over the bytes already received.
+    fn process(&mut self, ctx: &Ctx) -> bool {
+        match self.state {
+            State::HeadersReceiving => self.process_head(ctx),
+            State::BodyReceiving => self.process_body(ctx),
+            State::AwaitingResponse => {
+                self.final_call(ctx);
+                !matches!(self.state, State::AwaitingResponse)
+            }
+            State::Replying => self.produce(ctx),
+            State::Closed(_) => false,
+        }
+    }
+
+    fn process_head(&mut self, ctx: &Ctx) -> bool {
+        if self.rstart == self.rend {
+            if self.peer_closed {
+                // An idle keep-alive connection closed by the client.
+                self.state = State::Closed(Termination::CompletedOk);
+                return true;
+            }
+            return false;
+        }
+        let Some(bounds) = self.req.finder.find(&self.rbuf[self.rstart..self.rend]) else {
+            if self.peer_closed {
+                self.state = State::Closed(Termination::WithError);
+                return true;
+            }
+            if self.rend - self.rstart >= self.read_max {
+                let err = http1::head_overflow_error(&self.rbuf[self.rstart..self.rend], &self.req.finder);
+                self.fail(ctx, err);
+                return true;
+            }
+            return false;
+        };
+        let parsed = {
+            let mut values = self.shared.values.borrow_mut();
+            values.clear();
+            self.req.parse(&self.rbuf[self.rstart..self.rend], bounds, &mut values, ctx)
+        };
+        if let Err(e) = parsed {
+            self.fail(ctx, e);
+            return true;
+        }
+        self.rstart += bounds.end;
+        self.shared.header_size.set(bounds.end - bounds.start);
+        self.begin_request(ctx);
+        true
+    }
+
+    /// The head is parsed: tell the application.
+    fn begin_request(&mut self, ctx: &Ctx) {
+        self.client_aware = false;
+        self.completion_sent = false;
+        self.shared.con_cls.set(CPtr::NULL);
+        if let Some(log) = ctx.cfg.uri_log {
+            let uri = self.req.raw_uri_ptr(&self.shared.values.borrow());
+            let v = log.call(uri, self.shared.c_ptr());
+            self.shared.con_cls.set(CPtr(v));
+        }
+        self.req.unescape_url(&mut self.shared.values.borrow_mut(), ctx, self.shared.c_ptr());
+        self.state = State::BodyReceiving;
+        if !self.call_handler(ctx, None) {
+            return;
+        }
+        if self.state == State::BodyReceiving
+            && self.req.expect_continue
+            && self.req.body.expects_data()
+            && self.rstart == self.rend
+        {
+            self.interim.extend_from_slice(http1::CONTINUE_100);
+        }
+    }
+
+    /// Calls the access handler with `upload` (None: no body data, size 0).
+    /// Returns false if the call ended the request (a response was queued,
+    /// or the handler failed).
+    fn call_handler(&mut self, ctx: &Ctx, upload: Option<(usize, usize)>) -> bool {
+        let (data_ptr, mut size) = match upload {
+            Some((start, len)) => (self.rbuf[start..start + len].as_ptr().cast(), len),
+            None => (std::ptr::null(), 0usize),
+        };
+        let given = size;
+        let args = {
+            let values = self.shared.values.borrow();
+            AccessArgs {
+                connection: self.shared.c_ptr(),
+                url: self.req.url_ptr(&values),
+                method: self.req.method_ptr(&values),
+                version: self.req.version_ptr(&values),
+                upload_data: data_ptr,
+                upload_data_size: &mut size,
+                con_cls: self.shared.con_cls_ptr(),
+            }
+        };
+        self.client_aware = true;
+        self.shared.in_handler.set(true);
+        let ok = ctx.cfg.handler.map_or(false, |h| h.call(&args));
+        self.shared.in_handler.set(false);
+        let left = if size > given {
+            ctx.log(&format!("Access handler claimed to leave {} of {} upload bytes; treating as {}", size, given, given));
+            given
+        } else {
+            size
+        };
+        self.req.last_consumed = given - left;
+        let queued = self.shared.queued.borrow_mut().take();
+        if let Some((resp, status)) = queued {
+            self.start_reply(ctx, resp, status);
+            return false;
+        }
+        if !ok {
+            self.state = State::Closed(Termination::WithError);
+            return false;
+        }
+        true
+    }
+
+    fn process_body(&mut self, ctx: &Ctx) -> bool {
+        let mut progress = false;
+        loop {
+            // Offer the application what is available.
+            let avail = match &self.req.body {
+                BodyIn::None => {
+                    self.final_call(ctx);
+                    return true;
+                }
+                BodyIn::Length(n) => (*n).min((self.rend - self.rstart) as u64) as usize,
+                BodyIn::Chunked { pending, .. } => *pending,
+            };
+            if avail > 0 {
+                if !self.call_handler(ctx, Some((self.rstart, avail))) {
+                    return true;
+                }
+                let k = self.req.last_consumed;
+                self.rstart += k;
+                match &mut self.req.body {
+                    BodyIn::Length(n) => *n -= k as u64,
+                    BodyIn::Chunked { pending, .. } => *pending -= k,
+                    BodyIn::None => {}
+                }
+                if k > 0 {
+                    progress = true;
+                    continue;
+                }
+            }
+            if self.req.body.is_complete() {
+                if let BodyIn::Chunked { decoder, .. } = &self.req.body {
+                    request::store_trailers(decoder, &mut self.shared.values.borrow_mut());
+                }
+                self.final_call(ctx);
+                return true;
+            }
+            // Decode more chunked payload, if any arrived.
+            if let BodyIn::Chunked { decoder, pending, done } = &mut self.req.body {
+                if !*done {
+                    let base = self.rstart + *pending;
+                    match decoder.decode(&self.rbuf[base..self.rend]) {
+                        Err(e) => {
+                            self.fail(ctx, e);
+                            return true;
+                        }
+                        Ok(step) => {
+                            *done = step.done;
+                            // Drop the framing so the payload stays contiguous
+                            // with what the application has not consumed yet.
+                            let (gap, payload) = if step.data.is_empty() {
+                                (step.consumed, 0)
+                            } else {
+                                (step.data.start, step.data.len())
+                            };
+                            if gap > 0 {
+                                self.rbuf.copy_within(base + gap..self.rend, base);
+                                self.rend -= gap;
+                            }
+                            *pending += payload;
+                            if step.consumed > 0 {
+                                progress = true;
+                                continue;
+                            }
+                        }
+                    }
+                }
+            }
+            // Nothing more can happen until more bytes arrive.
+            if self.peer_closed {
+                self.state = State::Closed(Termination::ClientAbort);
+                return true;
+            }
+            if self.rend - self.rstart >= self.read_max && avail == self.rend - self.rstart {
+                // The application leaves a full buffer unconsumed: it will
+                // get more data only when it takes some (or the timeout ends it).
+                ctx.log("Application did not consume upload data and the buffer is full.");
+            }
+            return progress;
+        }
+    }
+
+    /// The request is complete: the final call with no upload data.
+    fn final_call(&mut self, ctx: &Ctx) {
+        self.state = State::AwaitingResponse;
+        if self.call_handler(ctx, None) && self.state == State::AwaitingResponse {
+            // No response yet: libmicrohttpd asks again on the next round.
+        }
+    }
+
+    /// Answers a request we could not parse, then closes.
+    fn fail(&mut self, ctx: &Ctx, err: http1::Error) {
+        self.req.keep_alive = false;
+        self.req.body = BodyIn::None;
+        let resp = Arc::new(Response::new(crate::response::Body::Foreign(crate::ffi::foreign::ForeignBytes::from_static(err.body().as_bytes()))));
+        self.start_reply(ctx, resp, err.status() as u32);
+        if let Some(r) = self.reply.as_mut() {
+            r.keep_alive = false;
+        }
+    }
+
+    fn start_reply(&mut self, ctx: &Ctx, resp: Arc<Response>, status: u32) {
+        // A response queued before the body was read: the rest of the body
+        // is never read, so the connection cannot be reused.
+        let early = self.state == State::BodyReceiving && !self.req.body.is_complete();
+        self.shared.http_status.set(status);
+        match Reply::start(ctx, &self.req, resp, status, early, std::mem::take(&mut self.out_spare)) {
+            Ok(reply) => {
+                self.reply = Some(reply);
+                self.state = State::Replying;
+            }
+            Err(buf) => {
+                self.out_spare = buf;
+                ctx.log("The queued response cannot be sent to this client.");
+                self.state = State::Closed(Termination::WithError);
+            }
+        }
+    }
+
+    /// Generates body bytes that must be produced (callbacks, pipes, framing).
+    fn produce(&mut self, ctx: &Ctx) -> bool {
+        let Some(reply) = self.reply.as_mut() else { return false };
+        match reply.produce(ctx) {
+            Ok(p) => {
+                if reply.is_done() && self.interim.is_empty() {
+                    self.finish_reply(ctx);
+                    return true;
+                }
+                p
+            }
+            Err(()) => {
+                self.state = State::Closed(Termination::WithError);
+                true
+            }
+        }
+    }
+
+    fn flush(&mut self, ctx: &Ctx) -> bool {
+        if !self.interim.is_empty() {
+            match socket::sendv(self.fd, &[io::IoSlice::new(&self.interim)]) {
+                Ok(n) => {
+                    self.interim.drain(..n);
+                    self.last_activity = Instant::now();
+                    if !self.interim.is_empty() {
+                        return true;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.write_ready = false;
+                    return false;
+                }
+                Err(_) => {
+                    self.state = State::Closed(Termination::WithError);
+                    return true;
+                }
+            }
+        }
+        let Some(reply) = self.reply.as_mut() else { return false };
+        if self.state != State::Replying {
+            return false;
+        }
+        match reply.write(self.fd) {
+            Ok(output::Wrote::Some) => {
+                self.last_activity = Instant::now();
+                if reply.is_done() {
+                    self.finish_reply(ctx);
+                }
+                true
+            }
+            Ok(output::Wrote::Blocked) => {
+                self.write_ready = false;
+                false
+            }
+            Ok(output::Wrote::Nothing) => false,
+            Err(_) => {
+                self.state = State::Closed(Termination::WithError);
+                true
+            }
+        }
+    }
+
+    /// The whole reply is with the OS: complete the request.
+    fn finish_reply(&mut self, ctx: &Ctx) {
+        let keep_alive = self.reply.as_ref().map_or(false, |r| r.keep_alive) && !ctx.is_shutting_down();
+        if let Some(r) = self.reply.take() {
+            self.out_spare = r.into_buffer();
+        }
+        self.notify_completed(ctx, Termination::CompletedOk);
+        if keep_alive {
+            self.req.reset();
+            self.state = State::HeadersReceiving;
+            self.shared.http_status.set(0);
+            self.client_aware = false;
+        } else {
+            socket::shutdown_write(self.fd);
+            self.state = State::Closed(Termination::CompletedOk);
+        }
+    }
+
+    fn notify_completed(&mut self, ctx: &Ctx, code: Termination) {
+        if self.client_aware && !self.completion_sent {
+            self.completion_sent = true;
+            if let Some(cb) = ctx.cfg.completed {
+                cb.call(self.shared.c_ptr(), self.shared.con_cls_ptr(), code);
+            }
+            self.shared.con_cls.set(CPtr::NULL);
+        }
+    }
+
+    /// Marks the connection closed for a reason decided outside (daemon stop).
+    pub fn abort(&mut self, code: Termination) {
+        if !self.is_closed() {
+            self.state = State::Closed(code);
+        }
+    }
+
+    /// Runs the completion callback for a closed connection and frees what
+    /// the request held. The owner closes the socket afterwards.
+    pub fn finalize(&mut self, ctx: &Ctx) {
+        let code = match self.state {
+            State::Closed(c) => c,
+            _ => Termination::WithError,
+        };
+        self.notify_completed(ctx, code);
+        self.reply = None;
+        self.shared.queued.borrow_mut().take();
+    }
+}

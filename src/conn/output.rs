@@ -1,0 +1,255 @@
+//! Sending one reply: the head, then the body from its source, framed as
+//! the head promised. In-memory bodies go out with the head in one
+//! `sendmsg`; files go through `sendfile`; callbacks and pipes are read into
+//! the output buffer a block at a time.
+
+use super::request::Request;
+use crate::daemon::config::flag;
+use crate::daemon::Ctx;
+use crate::ffi::hooks::ReaderResult;
+use crate::http1::{self, BodyFraming, BodySize, DateCache, ReplyParams, Version};
+use crate::response::{Body, Response};
+use crate::sys::{self, socket};
+use std::cell::RefCell;
+use std::io::{self, IoSlice};
+use std::os::fd::RawFd;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+thread_local! {
+    static DATE: RefCell<DateCache> = RefCell::new(DateCache::default());
+}
+
+/// Room kept in front of a chunk's data for its size line.
+const CHUNK_PREFIX: usize = 18;
+/// Most bytes handed to sendfile in one call.
+const SENDFILE_MAX: usize = 1 << 30;
+/// Buffer size for pipe bodies.
+const PIPE_BLOCK: usize = 16 * 1024;
+
+pub enum Wrote {
+    Some,
+    Blocked,
+    Nothing,
+}
+
+pub struct Reply {
+    resp: Arc<Response>,
+    pub keep_alive: bool,
+    framing: BodyFraming,
+    out: Vec<u8>,
+    out_pos: usize,
+    /// Body bytes taken from the source so far.
+    pos: u64,
+    /// The source has nothing more to give (the last chunk is in `out`).
+    source_done: bool,
+}
+
+impl Reply {
+    /// Encodes the head into `out` (the connection's reusable buffer).
+    pub fn start(ctx: &Ctx, req: &Request, resp: Arc<Response>, status: u32, early: bool, mut out: Vec<u8>) -> Result<Reply, Vec<u8>> {
+        out.clear();
+        let version = req.version.unwrap_or(Version::Http11);
+        let size = match resp.size() {
+            Some(n) => BodySize::Known(n),
+            None => BodySize::Unknown,
+        };
+        let keep_alive = req.keep_alive && !early && !ctx.is_shutting_down();
+        let encode = |date: Option<&[u8]>, out: &mut Vec<u8>| {
+            let p = ReplyParams { status, version, head_request: req.is_head, keep_alive, body: size, date };
+            resp.with_fields(|fs| http1::encode_head(&p, fs.iter().filter(|f| !f.footer).map(|f| (f.name(), f.value())), out))
+        };
+        let framing = if ctx.cfg.flags & flag::SUPPRESS_DATE_NO_CLOCK != 0 {
+            encode(None, &mut out)
+        } else {
+            let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            DATE.with(|d| {
+                let mut d = d.borrow_mut();
+                let date = *d.get(now);
+                encode(Some(&date), &mut out)
+            })
+        };
+        let Ok(framing) = framing else { return Err(out) };
+        let source_done = framing.body == BodyFraming::None;
+        Ok(Reply { resp, keep_alive: framing.keep_alive, framing: framing.body, out, out_pos: 0, pos: 0, source_done })
+    }
+
+    /// Gives the output buffer back to the connection for the next reply.
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.out
+    }
+
+    fn out_pending(&self) -> bool {
+        self.out_pos < self.out.len()
+    }
+
+    /// Bytes of an in-memory or file body still to send (0 for generated bodies).
+    fn direct_remaining(&self) -> u64 {
+        if self.source_done {
+            return 0;
+        }
+        match (&self.resp.body, self.framing) {
+            (Body::Owned(_) | Body::Foreign(_) | Body::Iovec { .. } | Body::File { .. }, BodyFraming::Length(n)) => n - self.pos,
+            _ => 0,
+        }
+    }
+
+    pub fn has_output(&self) -> bool {
+        self.out_pending() || self.direct_remaining() > 0
+    }
+
+    pub fn is_done(&self) -> bool {
+        !self.out_pending() && (self.source_done || self.direct_remaining() == 0 && self.is_direct())
+    }
+
+    fn is_direct(&self) -> bool {
+        matches!(self.resp.body, Body::Owned(_) | Body::Foreign(_) | Body::Iovec { .. } | Body::File { .. })
+    }
+
+    /// Fills the output buffer from a generated body (callback or pipe) once
+    /// it has drained. Returns whether anything changed.
+    pub fn produce(&mut self, _ctx: &Ctx) -> Result<bool, ()> {
+        if self.out_pending() || self.source_done || self.is_direct() {
+            return Ok(false);
+        }
+        self.out.clear();
+        self.out_pos = 0;
+        let chunked = self.framing == BodyFraming::Chunked;
+        let mut max = match &self.resp.body {
+            Body::Reader { block_size, .. } => *block_size,
+            _ => PIPE_BLOCK,
+        };
+        if let BodyFraming::Length(n) = self.framing {
+            let left = n - self.pos;
+            if left == 0 {
+                self.source_done = true;
+                return Ok(true);
+            }
+            max = max.min(left.min(usize::MAX as u64) as usize);
+        }
+        let start = if chunked { CHUNK_PREFIX } else { 0 };
+        self.out.resize(start + max, 0);
+        let result = match &self.resp.body {
+            Body::Reader { reader, .. } => reader.read(self.pos, &mut self.out[start..]),
+            Body::Pipe { fd } => match sys::read(*fd, &mut self.out[start..]) {
+                Ok(0) => ReaderResult::EndOfStream,
+                Ok(n) => ReaderResult::Data(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => ReaderResult::NotYet,
+                Err(_) => ReaderResult::Error,
+            },
+            _ => ReaderResult::Error,
+        };
+        match result {
+            ReaderResult::Data(n) => {
+                self.out.truncate(start + n);
+                self.pos += n as u64;
+                if chunked {
+                    let mut line = Vec::with_capacity(CHUNK_PREFIX);
+                    http1::write_chunk_size(&mut line, n as u64);
+                    self.out_pos = CHUNK_PREFIX - line.len();
+                    self.out[self.out_pos..CHUNK_PREFIX].copy_from_slice(&line);
+                    http1::write_chunk_end(&mut self.out);
+                }
+                Ok(true)
+            }
+            ReaderResult::NotYet => {
+                self.out.clear();
+                Ok(false)
+            }
+            ReaderResult::EndOfStream => {
+                self.out.clear();
+                match self.framing {
+                    BodyFraming::Chunked => {
+                        let resp = self.resp.clone();
+                        resp.with_fields(|fs| {
+                            http1::write_last_chunk(&mut self.out, fs.iter().filter(|f| f.footer).map(|f| (f.name(), f.value())))
+                        });
+                    }
+                    // The callback ended before the promised length.
+                    BodyFraming::Length(n) if self.pos < n => return Err(()),
+                    _ => {}
+                }
+                self.source_done = true;
+                Ok(true)
+            }
+            ReaderResult::Error => Err(()),
+        }
+    }
+
+    /// Writes what is pending to the socket.
+    pub fn write(&mut self, fd: RawFd) -> io::Result<Wrote> {
+        let resp = Arc::clone(&self.resp);
+        let res = match &resp.body {
+            Body::Owned(v) => self.send_with(fd, &[v.as_slice()]),
+            Body::Foreign(f) => self.send_with(fd, &[f.as_slice()]),
+            Body::Iovec { parts, .. } => {
+                let slices: Vec<&[u8]> = parts.iter().map(|p| p.as_slice()).collect();
+                self.send_with(fd, &slices)
+            }
+            Body::File { fd: file, offset, .. } => {
+                if self.out_pending() || self.direct_remaining() == 0 {
+                    self.send_with(fd, &[])
+                } else {
+                    let n = self.direct_remaining().min(SENDFILE_MAX as u64) as usize;
+                    socket::sendfile(fd, *file, offset + self.pos, n).map(|k| {
+                        if k == 0 {
+                            // The file is shorter than promised.
+                            return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
+                        }
+                        self.pos += k as u64;
+                        Ok(())
+                    })?
+                    .map(|_| Wrote::Some)
+                }
+            }
+            Body::Reader { .. } | Body::Pipe { .. } => self.send_with(fd, &[]),
+        };
+        match res {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Wrote::Blocked),
+            other => other,
+        }
+    }
+
+    /// Sends the pending head/generated bytes followed by the unsent part of
+    /// an in-memory body (given as its parts), in one call.
+    fn send_with(&mut self, fd: RawFd, parts: &[&[u8]]) -> io::Result<Wrote> {
+        let mut iov: Vec<IoSlice<'_>> = Vec::with_capacity(1 + parts.len());
+        if self.out_pending() {
+            iov.push(IoSlice::new(&self.out[self.out_pos..]));
+        }
+        let mut remaining = self.direct_remaining();
+        if remaining > 0 {
+            let mut skip = self.pos;
+            for p in parts {
+                if remaining == 0 {
+                    break;
+                }
+                let len = p.len() as u64;
+                if skip >= len {
+                    skip -= len;
+                    continue;
+                }
+                let s = &p[skip as usize..];
+                let s = &s[..(s.len() as u64).min(remaining) as usize];
+                skip = 0;
+                remaining -= s.len() as u64;
+                if !s.is_empty() {
+                    iov.push(IoSlice::new(s));
+                }
+            }
+        }
+        if iov.is_empty() {
+            return Ok(Wrote::Nothing);
+        }
+        let mut n = socket::sendv(fd, &iov)?;
+        let from_out = n.min(self.out.len() - self.out_pos);
+        self.out_pos += from_out;
+        n -= from_out;
+        self.pos += n as u64;
+        if !self.out_pending() {
+            self.out.clear();
+            self.out_pos = 0;
+        }
+        Ok(Wrote::Some)
+    }
+}

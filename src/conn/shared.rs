@@ -1,0 +1,78 @@
+//! The part of a connection the application can reach through its
+//! `struct MHD_Connection *`: request data, `con_cls`, the queued response.
+//!
+//! Callbacks re-enter the library with that pointer while the state machine
+//! is in the middle of a step, so everything here is behind `Cell`/`RefCell`
+//! and the state machine only ever holds a shared reference to it. Calls
+//! made from inside a callback (such as `MHD_queue_response`) only record
+//! intent; the state machine acts on it when the callback has returned.
+
+use super::values::Values;
+use crate::ffi::hooks::CPtr;
+use crate::ffi::info::InfoSlot;
+use crate::response::Response;
+use crate::sys::socket::RawAddr;
+use std::cell::{Cell, RefCell};
+use std::os::fd::RawFd;
+use std::sync::Arc;
+
+pub struct ConnShared {
+    pub fd: RawFd,
+    pub addr: RawAddr,
+    /// The daemon's C handle, for MHD_CONNECTION_INFO_DAEMON.
+    pub daemon_handle: CPtr,
+    pub values: RefCell<Values>,
+    /// `*con_cls` of the access handler and completion callback.
+    pub con_cls: Cell<CPtr>,
+    /// `*socket_context` of the connection-notify callback.
+    pub socket_context: Cell<CPtr>,
+    /// Set by MHD_queue_response from inside the access handler.
+    pub queued: RefCell<Option<(Arc<Response>, u32)>>,
+    /// True only while the access handler runs: the window in which
+    /// MHD_queue_response is allowed.
+    pub in_handler: Cell<bool>,
+    /// Status of the response being sent, for MHD_CONNECTION_INFO_HTTP_STATUS.
+    pub http_status: Cell<u32>,
+    /// Size of the request head, for MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE.
+    pub header_size: Cell<usize>,
+    /// Inactivity timeout in seconds (0: none); MHD_set_connection_option may change it.
+    pub timeout: Cell<u32>,
+    /// Set when the timeout changed, so the state machine recomputes its deadline.
+    pub timeout_changed: Cell<bool>,
+    /// Storage for the union that MHD_get_connection_info returns a pointer to.
+    pub info: InfoSlot,
+}
+
+impl ConnShared {
+    pub fn new(fd: RawFd, addr: RawAddr, daemon_handle: CPtr, timeout: u32) -> ConnShared {
+        ConnShared {
+            fd,
+            addr,
+            daemon_handle,
+            values: RefCell::new(Values::default()),
+            con_cls: Cell::new(CPtr::NULL),
+            socket_context: Cell::new(CPtr::NULL),
+            queued: RefCell::new(None),
+            in_handler: Cell::new(false),
+            http_status: Cell::new(0),
+            header_size: Cell::new(0),
+            timeout: Cell::new(timeout),
+            timeout_changed: Cell::new(false),
+            info: InfoSlot::default(),
+        }
+    }
+
+    /// The pointer C sees as `struct MHD_Connection *`.
+    pub fn c_ptr(&self) -> *mut crate::ffi::abi::MHD_Connection {
+        self as *const ConnShared as *mut crate::ffi::abi::MHD_Connection
+    }
+
+    /// `void **con_cls` for callbacks: the address of our cell.
+    pub fn con_cls_ptr(&self) -> *mut *mut std::os::raw::c_void {
+        self.con_cls.as_ptr().cast()
+    }
+
+    pub fn socket_context_ptr(&self) -> *mut *mut std::os::raw::c_void {
+        self.socket_context.as_ptr().cast()
+    }
+}

@@ -1,0 +1,305 @@
+//! Entry points on `struct MHD_Connection *`: request data, queueing a
+//! response, connection info and options.
+
+use super::abi::*;
+use super::foreign::ForeignStr;
+use super::guard::guard;
+use super::handles::{conn_ref, response_arc};
+use crate::conn::shared::ConnShared;
+use crate::conn::values::{kind, Str};
+use core::ffi::{c_char, c_int, c_uint, c_void};
+use core::ptr;
+use std::ffi::CStr;
+
+/// Every bit of `enum MHD_ValueKind` a request can hold.
+const REQUEST_KINDS: u32 = kind::HEADER | kind::COOKIE | kind::POSTDATA | kind::GET_ARGUMENT | kind::FOOTER;
+
+/// Calls `visit` for each entry whose kind matches, without holding a borrow
+/// across the call (the application may add values from inside it).
+fn for_each_value(c: &ConnShared, kinds: u32, mut visit: impl FnMut(u32, CStrPair) -> bool) -> c_int {
+    let mut count = 0;
+    let mut i = 0;
+    loop {
+        let item = {
+            let v = c.values.borrow();
+            match v.entry(i) {
+                None => break,
+                Some(e) => (e.kind, CStrPair { key: v.c_str(&e.key), value: e.value.map(|s| v.c_str(&s)) }),
+            }
+        };
+        i += 1;
+        if item.0 & kinds == 0 {
+            continue;
+        }
+        count += 1;
+        if !visit(item.0, item.1) {
+            break;
+        }
+    }
+    count
+}
+
+/// The C enum value for one kind bit (the bits come from our own entries).
+pub(crate) fn value_kind(bit: u32) -> MHD_ValueKind {
+    match bit {
+        kind::HEADER => MHD_ValueKind::MHD_HEADER_KIND,
+        kind::COOKIE => MHD_ValueKind::MHD_COOKIE_KIND,
+        kind::POSTDATA => MHD_ValueKind::MHD_POSTDATA_KIND,
+        kind::GET_ARGUMENT => MHD_ValueKind::MHD_GET_ARGUMENT_KIND,
+        kind::FOOTER => MHD_ValueKind::MHD_FOOTER_KIND,
+        _ => MHD_ValueKind::MHD_RESPONSE_HEADER_KIND,
+    }
+}
+
+struct CStrPair {
+    key: crate::conn::values::CStrRef,
+    value: Option<crate::conn::values::CStrRef>,
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn MHD_get_connection_values(
+    connection: *mut MHD_Connection,
+    kind: MHD_ValueKindInt,
+    iterator: MHD_KeyValueIterator,
+    iterator_cls: *mut c_void,
+) -> c_int {
+    guard(-1, || {
+        // SAFETY: the application passes a connection handle we gave it.
+        let Some(c) = (unsafe { conn_ref(connection) }) else { return -1 };
+        for_each_value(c, kind as u32, |k, p| match iterator {
+            None => true,
+            // SAFETY: the strings live until the request completes.
+            Some(f) => unsafe { f(iterator_cls, value_kind(k), p.key.ptr, p.value.map_or(ptr::null(), |v| v.ptr)) == MHD_YES },
+        })
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn MHD_get_connection_values_n(
+    connection: *mut MHD_Connection,
+    kind: MHD_ValueKindInt,
+    iterator: MHD_KeyValueIteratorN,
+    iterator_cls: *mut c_void,
+) -> c_int {
+    guard(-1, || {
+        // SAFETY: the application passes a connection handle we gave it.
+        let Some(c) = (unsafe { conn_ref(connection) }) else { return -1 };
+        for_each_value(c, kind as u32, |k, p| match iterator {
+            None => true,
+            // SAFETY: the strings live until the request completes.
+            Some(f) => unsafe {
+                f(
+                    iterator_cls,
+                    value_kind(k),
+                    p.key.ptr,
+                    p.key.len,
+                    p.value.map_or(ptr::null(), |v| v.ptr),
+                    p.value.map_or(0, |v| v.len),
+                ) == MHD_YES
+            },
+        })
+    })
+}
+
+/// Adds a value that points at the application's memory (it must outlive the request).
+fn set_value(c: &ConnShared, kind: c_int, key: ForeignStr, value: Option<ForeignStr>) -> MHD_Result {
+    let k = kind as u32;
+    if k == 0 || k & !REQUEST_KINDS != 0 || k.count_ones() != 1 {
+        return MHD_Result::MHD_NO;
+    }
+    let Ok(mut v) = c.values.try_borrow_mut() else { return MHD_Result::MHD_NO };
+    v.push(k, Str::Foreign(key), value.map(Str::Foreign));
+    MHD_Result::MHD_YES
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn MHD_set_connection_value(
+    connection: *mut MHD_Connection,
+    kind: MHD_ValueKindInt,
+    key: *const c_char,
+    value: *const c_char,
+) -> MHD_Result {
+    guard(MHD_Result::MHD_NO, || {
+        // SAFETY: the application passes a connection handle we gave it.
+        let Some(c) = (unsafe { conn_ref(connection) }) else { return MHD_Result::MHD_NO };
+        if key.is_null() {
+            return MHD_Result::MHD_NO;
+        }
+        // SAFETY: key and value are NUL-terminated strings the application
+        // keeps alive for the request (libmicrohttpd's contract).
+        let k = unsafe { ForeignStr::new(key, CStr::from_ptr(key).to_bytes().len()) };
+        let v = (!value.is_null()).then(|| unsafe { ForeignStr::new(value, CStr::from_ptr(value).to_bytes().len()) });
+        set_value(c, kind, k, v)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn MHD_set_connection_value_n(
+    connection: *mut MHD_Connection,
+    kind: MHD_ValueKindInt,
+    key: *const c_char,
+    key_size: size_t,
+    value: *const c_char,
+    value_size: size_t,
+) -> MHD_Result {
+    guard(MHD_Result::MHD_NO, || {
+        // SAFETY: the application passes a connection handle we gave it.
+        let Some(c) = (unsafe { conn_ref(connection) }) else { return MHD_Result::MHD_NO };
+        if key.is_null() {
+            return MHD_Result::MHD_NO;
+        }
+        // SAFETY: the application promises key_size (value_size) readable
+        // bytes followed by a NUL, alive for the request.
+        let k = unsafe { ForeignStr::new(key, key_size) };
+        let v = (!value.is_null()).then(|| unsafe { ForeignStr::new(value, value_size) });
+        set_value(c, kind, k, v)
+    })
+}
+
+/// Finds the first value of `kind` named `key` (NULL key: an entry without key is never matched).
+fn lookup(c: &ConnShared, kind: c_int, key: Option<&[u8]>) -> Option<Option<crate::conn::values::CStrRef>> {
+    let v = c.values.try_borrow().ok()?;
+    let e = v.lookup(kind as u32, key)?;
+    Some(e.value.map(|s| v.c_str(&s)))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn MHD_lookup_connection_value(
+    connection: *mut MHD_Connection,
+    kind: MHD_ValueKindInt,
+    key: *const c_char,
+) -> *const c_char {
+    guard(ptr::null(), || {
+        // SAFETY: the application passes a connection handle we gave it.
+        let Some(c) = (unsafe { conn_ref(connection) }) else { return ptr::null() };
+        // SAFETY: key is a NUL-terminated string (or NULL).
+        let k = (!key.is_null()).then(|| unsafe { CStr::from_ptr(key) }.to_bytes());
+        match lookup(c, kind, k) {
+            Some(Some(v)) => v.ptr,
+            _ => ptr::null(),
+        }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn MHD_lookup_connection_value_n(
+    connection: *mut MHD_Connection,
+    kind: MHD_ValueKindInt,
+    key: *const c_char,
+    key_size: size_t,
+    value_ptr: *mut *const c_char,
+    value_size_ptr: *mut size_t,
+) -> MHD_Result {
+    guard(MHD_Result::MHD_NO, || {
+        // SAFETY: the application passes a connection handle we gave it.
+        let Some(c) = (unsafe { conn_ref(connection) }) else { return MHD_Result::MHD_NO };
+        // SAFETY: key points at key_size readable bytes (or is NULL).
+        let k = (!key.is_null()).then(|| unsafe { std::slice::from_raw_parts(key.cast::<u8>(), key_size) });
+        match lookup(c, kind, k) {
+            Some(v) => {
+                // SAFETY: output pointers are optional and, when given, writable.
+                unsafe {
+                    if !value_ptr.is_null() {
+                        *value_ptr = v.map_or(ptr::null(), |v| v.ptr);
+                    }
+                    if !value_size_ptr.is_null() {
+                        *value_size_ptr = v.map_or(0, |v| v.len);
+                    }
+                }
+                MHD_Result::MHD_YES
+            }
+            None => MHD_Result::MHD_NO,
+        }
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn MHD_queue_response(
+    connection: *mut MHD_Connection,
+    status_code: c_uint,
+    response: *mut MHD_Response,
+) -> MHD_Result {
+    guard(MHD_Result::MHD_NO, || {
+        // SAFETY: the application passes handles we gave it.
+        let (Some(c), Some(r)) = (unsafe { conn_ref(connection) }, unsafe { response_arc(response) }) else {
+            return MHD_Result::MHD_NO;
+        };
+        if !c.in_handler.get() {
+            return MHD_Result::MHD_NO;
+        }
+        // libmicrohttpd refuses codes outside 100..=999 (three digits).
+        if !(100..=999).contains(&status_code) {
+            return MHD_Result::MHD_NO;
+        }
+        let mut q = c.queued.borrow_mut();
+        if q.is_some() || c.http_status.get() != 0 {
+            return MHD_Result::MHD_NO;
+        }
+        *q = Some((r, status_code));
+        MHD_Result::MHD_YES
+    })
+}
+
+/// Hidden: called by the C shim's `MHD_get_connection_info`.
+#[no_mangle]
+pub unsafe extern "C" fn mhd_rs_get_connection_info(
+    connection: *mut MHD_Connection,
+    info_type: MHD_ConnectionInfoTypeInt,
+    _arg: *const c_void,
+) -> *const MHD_ConnectionInfo {
+    guard(ptr::null(), || {
+        // SAFETY: the application passes a connection handle we gave it.
+        let Some(c) = (unsafe { conn_ref(connection) }) else { return ptr::null() };
+        let t = info_type;
+        use MHD_ConnectionInfoType as T;
+        let v = if t == T::MHD_CONNECTION_INFO_CLIENT_ADDRESS as c_int {
+            MHD_ConnectionInfo { client_addr: (&c.addr.storage as *const libc::sockaddr_storage).cast_mut().cast() }
+        } else if t == T::MHD_CONNECTION_INFO_DAEMON as c_int {
+            MHD_ConnectionInfo { daemon: c.daemon_handle.0.cast() }
+        } else if t == T::MHD_CONNECTION_INFO_CONNECTION_FD as c_int {
+            MHD_ConnectionInfo { connect_fd: c.fd }
+        } else if t == T::MHD_CONNECTION_INFO_SOCKET_CONTEXT as c_int {
+            MHD_ConnectionInfo { socket_context: c.socket_context.get().0 }
+        } else if t == T::MHD_CONNECTION_INFO_CONNECTION_SUSPENDED as c_int {
+            MHD_ConnectionInfo { suspended: MHD_NO }
+        } else if t == T::MHD_CONNECTION_INFO_CONNECTION_TIMEOUT as c_int {
+            MHD_ConnectionInfo { connection_timeout: c.timeout.get() }
+        } else if t == T::MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE as c_int {
+            let n = c.header_size.get();
+            if n == 0 {
+                return ptr::null();
+            }
+            MHD_ConnectionInfo { header_size: n }
+        } else if t == T::MHD_CONNECTION_INFO_HTTP_STATUS as c_int {
+            let s = c.http_status.get();
+            if s == 0 {
+                return ptr::null();
+            }
+            MHD_ConnectionInfo { http_status: s }
+        } else {
+            // TLS information (cipher, protocol, session, certificate) does
+            // not exist on a plain connection.
+            return ptr::null();
+        };
+        c.info.set(v)
+    })
+}
+
+/// Hidden: called by the C shim's `MHD_set_connection_option`.
+#[no_mangle]
+pub unsafe extern "C" fn mhd_rs_set_connection_option(
+    connection: *mut MHD_Connection,
+    option: MHD_CONNECTION_OPTIONInt,
+    timeout: c_uint,
+) -> MHD_Result {
+    guard(MHD_Result::MHD_NO, || {
+        // SAFETY: the application passes a connection handle we gave it.
+        let Some(c) = (unsafe { conn_ref(connection) }) else { return MHD_Result::MHD_NO };
+        if option != MHD_CONNECTION_OPTION::MHD_CONNECTION_OPTION_TIMEOUT as c_int {
+            return MHD_Result::MHD_NO;
+        }
+        c.timeout.set(timeout);
+        c.timeout_changed.set(true);
+        MHD_Result::MHD_YES
+    })
+}

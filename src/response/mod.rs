@@ -1,0 +1,151 @@
+//! Response objects: headers, footers and a body source, reference-counted
+//! so one response can be queued on many connections in many threads.
+
+#![forbid(unsafe_code)]
+
+use crate::ffi::foreign::ForeignBytes;
+use crate::ffi::hooks::{ContentReader, FreeCallback};
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+
+/// Response flags (`enum MHD_ResponseFlags`).
+pub mod flags {
+    pub const HTTP_VERSION_1_0_ONLY: u32 = 1;
+    pub const HTTP_VERSION_1_0_RESPONSE: u32 = 2;
+    pub const INSANITY_HEADER_CONTENT_LENGTH: u32 = 4;
+    pub const SEND_KEEP_ALIVE_HEADER: u32 = 8;
+    pub const ALL: u32 = 15;
+}
+
+/// One header or footer line; both strings NUL-terminated for C.
+pub struct Field {
+    pub footer: bool,
+    name: Box<[u8]>,
+    value: Box<[u8]>,
+}
+
+impl Field {
+    pub fn name(&self) -> &[u8] {
+        &self.name[..self.name.len() - 1]
+    }
+    pub fn value(&self) -> &[u8] {
+        &self.value[..self.value.len() - 1]
+    }
+    pub fn name_with_nul(&self) -> &[u8] {
+        &self.name
+    }
+    pub fn value_with_nul(&self) -> &[u8] {
+        &self.value
+    }
+}
+
+fn with_nul(s: &[u8]) -> Box<[u8]> {
+    let mut v = Vec::with_capacity(s.len() + 1);
+    v.extend_from_slice(s);
+    v.push(0);
+    v.into_boxed_slice()
+}
+
+/// Where the body comes from.
+pub enum Body {
+    /// Bytes we copied (MHD_RESPMEM_MUST_COPY) or own.
+    Owned(Vec<u8>),
+    /// Bytes the application owns or gave us.
+    Foreign(ForeignBytes),
+    /// Produced on demand by the application's content reader.
+    Reader { reader: ContentReader, free: Option<FreeCallback>, block_size: usize, size: Option<u64> },
+    /// A range of a regular file (sent with sendfile on plain sockets).
+    File { fd: RawFd, offset: u64, size: u64 },
+    /// A pipe read until end of file.
+    Pipe { fd: RawFd },
+    /// Several application buffers sent in order.
+    Iovec { parts: Vec<ForeignBytes>, size: u64, release: Option<ForeignBytes> },
+}
+
+pub struct Response {
+    fields: Mutex<Vec<Field>>,
+    pub body: Body,
+    flags: AtomicU32,
+}
+
+/// Why a header was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FieldError {
+    Invalid,
+}
+
+fn valid_name(n: &[u8]) -> bool {
+    !n.is_empty() && n.iter().all(|&b| b > b' ' && b < 0x7f && b != b':')
+}
+
+fn valid_value(v: &[u8]) -> bool {
+    !v.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0)
+}
+
+impl Response {
+    pub fn new(body: Body) -> Response {
+        Response { fields: Mutex::new(Vec::new()), body, flags: AtomicU32::new(0) }
+    }
+
+    /// Body length when known in advance.
+    pub fn size(&self) -> Option<u64> {
+        match &self.body {
+            Body::Owned(v) => Some(v.len() as u64),
+            Body::Foreign(f) => Some(f.as_slice().len() as u64),
+            Body::Reader { size, .. } => *size,
+            Body::File { size, .. } => Some(*size),
+            Body::Pipe { .. } => None,
+            Body::Iovec { size, .. } => Some(*size),
+        }
+    }
+
+    pub fn flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    pub fn set_flags(&self, f: u32) {
+        self.flags.store(f, Ordering::Relaxed)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Field>> {
+        // A panic while holding the lock leaves the list consistent (every
+        // operation is a single push/remove), so poisoning is ignored.
+        self.fields.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn add(&self, footer: bool, name: &[u8], value: &[u8]) -> Result<(), FieldError> {
+        if !valid_name(name) || !valid_value(value) {
+            return Err(FieldError::Invalid);
+        }
+        self.lock().push(Field { footer, name: with_nul(name), value: with_nul(value) });
+        Ok(())
+    }
+
+    /// Removes the first field with exactly this name and value.
+    pub fn delete(&self, footer: bool, name: &[u8], value: &[u8]) -> bool {
+        let mut f = self.lock();
+        if let Some(i) = f.iter().position(|h| h.footer == footer && h.name().eq_ignore_ascii_case(name) && h.value() == value) {
+            f.remove(i);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Calls `f` with each field in order while holding the lock; the
+    /// strings' addresses stay valid after the lock is released.
+    pub fn with_fields<R>(&self, f: impl FnOnce(&[Field]) -> R) -> R {
+        f(&self.lock())
+    }
+}
+
+impl Drop for Response {
+    fn drop(&mut self) {
+        match &self.body {
+            Body::Reader { free: Some(free), .. } => free.call(),
+            Body::File { fd, .. } | Body::Pipe { fd } => crate::sys::close(*fd),
+            _ => {}
+        }
+    }
+}
