@@ -813,6 +813,10 @@ const char *MHD_get_version(void);
 
 size_t MHD_http_unescape(char *val);
 
+/*
+ Whether a feature is present in this build. Answers change as the
+ features land; each answer is what the library really does today.
+ */
 enum MHD_Result MHD_is_feature_supported(enum MHD_FEATURE feature);
 
 const char *MHD_lookup_connection_value(struct MHD_Connection *connection,

@@ -528,10 +528,12 @@ impl Connection {
     /// The whole reply is with the OS: complete the request.
     fn finish_reply(&mut self, ctx: &Ctx) {
         let keep_alive = self.reply.as_ref().map_or(false, |r| r.keep_alive) && !ctx.is_shutting_down();
+        // The completion callback runs while the response is still alive:
+        // libmicrohttpd frees the response after notifying the application.
+        self.notify_completed(ctx, Termination::CompletedOk);
         if let Some(r) = self.reply.take() {
             self.out_spare = r.into_buffer();
         }
-        self.notify_completed(ctx, Termination::CompletedOk);
         if keep_alive {
             self.req.reset();
             self.state = State::HeadersReceiving;
@@ -569,6 +571,7 @@ impl Connection {
         };
         self.notify_completed(ctx, code);
         self.reply = None;
-        self.shared.queued.borrow_mut().take();
+        let queued = self.shared.queued.borrow_mut().take();
+        drop(queued);
     }
 }

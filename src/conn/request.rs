@@ -87,7 +87,9 @@ impl Request {
     /// Parses the head in `buf` (bounds from the finder) and stores its
     /// strings in `values`. On error returns the status to answer.
     pub fn parse(&mut self, buf: &[u8], bounds: http1::HeadBounds, values: &mut Values, ctx: &Ctx) -> Result<(), http1::Error> {
-        let opts = ParseOptions { require_host: ctx.cfg.flags & flag::PEDANTIC_CHECKS != 0 || ctx.cfg.strictness > 0 };
+        // RFC 9112 requires Host on HTTP/1.1; only MHD_OPTION_STRICT_FOR_CLIENT < 0
+        // ("be lenient") accepts requests without it, as 0.9.75 did by default.
+        let opts = ParseOptions { require_host: ctx.cfg.strictness >= 0 || ctx.cfg.flags & flag::PEDANTIC_CHECKS != 0 };
         http1::parse_head(buf, bounds, opts, &mut self.head)?;
         let h = &self.head;
         self.version = Some(h.version);

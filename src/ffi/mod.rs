@@ -32,3 +32,4 @@ pub mod names;
 pub mod options;
 pub mod shim;
 pub mod stubs;
+pub mod util;

@@ -78,14 +78,6 @@ pub unsafe extern "C" fn MHD_run_from_select(daemon: *mut MHD_Daemon, read_fd_se
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn MHD_http_unescape(val: *mut c_char) -> size_t {
-    guard(0, || {
-        not_implemented("MHD_http_unescape");
-        0
-    })
-}
-
-#[no_mangle]
 pub unsafe extern "C" fn MHD_suspend_connection(connection: *mut MHD_Connection) {
     guard((), || {
         not_implemented("MHD_suspend_connection");
@@ -205,37 +197,6 @@ pub unsafe extern "C" fn MHD_queue_basic_auth_fail_response(connection: *mut MHD
     })
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn MHD_is_feature_supported(feature: MHD_FEATUREInt) -> MHD_Result {
-    guard(MHD_Result::MHD_NO, || {
-        not_implemented("MHD_is_feature_supported");
-        MHD_Result::MHD_NO
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_get_reason_phrase_for(code: c_uint) -> *const c_char {
-    guard(c"Unknown".as_ptr(), || {
-        not_implemented("MHD_get_reason_phrase_for");
-        c"Unknown".as_ptr()
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_get_reason_phrase_len_for(code: c_uint) -> size_t {
-    guard(0, || {
-        not_implemented("MHD_get_reason_phrase_len_for");
-        0
-    })
-}
-
-// ---------------------------------------------------------------------------
-// Hidden entry points called by the C shim (src/shim/variadics.c).
-
-/// Start a daemon from the options the shim read (see `ffi::options`).
-/// `opts` holds `n_opts` items in the caller's order, without the
-/// terminating `MHD_OPTION_END`, except that an option number the shim does
-/// not know ends the array as its last item (then the start must fail).
 #[no_mangle]
 pub unsafe extern "C" fn mhd_rs_upgrade_action(
     urh: *mut MHD_UpgradeResponseHandle,

@@ -17,13 +17,14 @@
 //! - `Content-Length` + `Transfer-Encoding` is rejected (400); 0.9.75 uses chunked (RFC 9112 §6.3 item 3, smuggling).
 //! - several differing `Content-Length` fields are rejected (400); 0.9.75 uses the first (RFC 9112 §6.3 item 5).
 //! - `Transfer-Encoding` not ending in `chunked` is rejected (400) and `x, chunked` gets 501; 0.9.75 reads such a body until close (RFC 9112 §6.1, §6.3).
-//! - an HTTP/1.0 request with `Transfer-Encoding` is decoded but the connection closes after it (RFC 9112 §6.1).
+//! - an HTTP/1.0 request with `Transfer-Encoding` is rejected (400); 0.9.75 decodes it (RFC 9112 §6.1: framing is faulty).
+//! - a second `Host` field is rejected (400); 0.9.75 accepts it (RFC 9112 §3.2).
+//! - an HTTP/1.1 request without `Host` is rejected (400) unless the caller relaxes `require_host` (RFC 9112 §3.2 MUST).
 //!
 //! Kept like 0.9.75: bare LF line endings in the head (RFC 9112 §2.2 MAY);
 //! several spaces between request-line words (RFC 9112 §3 MAY); leading empty
 //! lines skipped; `HTTP/1.2`..`HTTP/1.9` served as 1.1; `HTTP/2+` and `HTTP/0.x`
-//! get 505; `HTTP/1.10`, lower-case `http/` or a missing version get 400; a
-//! missing `Host` is an error only in pedantic mode; repeated identical
+//! get 505; `HTTP/1.10`, lower-case `http/` or a missing version get 400; repeated identical
 //! `Content-Length` fields are accepted; a `Content-Length` beyond u64 gets 413.
 
 use super::{eq_ic, list_items, trim_ows, Error, Method, Span, Version};
@@ -428,10 +429,18 @@ fn semantics(buf: &[u8], opts: ParseOptions, out: &mut RequestHead) -> Result<()
         } else if eq_ic(name, b"upgrade") {
             out.has_upgrade = true;
         } else if eq_ic(name, b"host") {
+            if out.has_host {
+                // RFC 9112 §3.2: more than one Host is a 400.
+                return Err(Error::Malformed);
+            }
             out.has_host = true;
         }
     }
     if te_seen {
+        if !v11 {
+            // RFC 9112 §6.1: HTTP/1.0 with Transfer-Encoding has faulty framing.
+            return Err(Error::BadTransferEncoding);
+        }
         if cl.is_some() {
             return Err(Error::ContentLengthAndTransferEncoding);
         }
@@ -452,9 +461,6 @@ fn semantics(buf: &[u8], opts: ParseOptions, out: &mut RequestHead) -> Result<()
     } else {
         ka
     };
-    if te_seen && !v11 {
-        out.keep_alive = false;
-    }
     if opts.require_host && v11 && !out.has_host {
         return Err(Error::MissingHost);
     }
@@ -629,9 +635,12 @@ mod tests {
         assert!(!ok(b"GET / HTTP/1.0\r\n\r\n").keep_alive);
         assert!(ok(b"GET / HTTP/1.0\r\nConnection: Keep-Alive, foo\r\n\r\n").keep_alive);
         assert!(!ok(b"GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n").keep_alive);
-        let h = ok(b"POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n");
-        assert_eq!(h.framing, Framing::Chunked);
-        assert!(!h.keep_alive);
+        // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing.
+        assert_eq!(
+            err(b"POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            Error::BadTransferEncoding
+        );
+        assert_eq!(err(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), Error::Malformed);
     }
 
     #[test]
