@@ -26,9 +26,9 @@ DEBIAN_HDR ?= /usr/include/microhttpd.h
 LIBS_PRIVATE := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
 .PHONY: all build header header-check check-exports abi-check compile-only shim-test \
-        install uninstall check-install check clean
+        install uninstall check-install check check-reference deps examples demo clean
 
-all: build
+all: build examples
 
 build:
 	$(CARGO) build --release
@@ -115,9 +115,50 @@ check-install: build
 	echo "check-install: OK (shared and static)"
 
 # ---------------------------------------------------------------------------
-# check: the runtime engineer extends this with the capi-tests.
-check: header-check check-exports abi-check compile-only shim-test check-install
-	$(CARGO) test --release
+# System packages the checks need. As root they are installed with apt-get;
+# otherwise we stop with the exact command to run.
+DEB_PACKAGES := libmicrohttpd-dev libcurl4-openssl-dev libssl-dev pkg-config curl python3
+deps:
+	@missing=""; \
+	test -f /usr/include/microhttpd.h || missing="$$missing libmicrohttpd-dev"; \
+	test -f /usr/include/x86_64-linux-gnu/curl/curl.h -o -f /usr/include/curl/curl.h || missing="$$missing libcurl4-openssl-dev"; \
+	test -f /usr/include/openssl/ssl.h || missing="$$missing libssl-dev"; \
+	command -v pkg-config >/dev/null || missing="$$missing pkg-config"; \
+	command -v curl >/dev/null || missing="$$missing curl"; \
+	command -v python3 >/dev/null || missing="$$missing python3"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "deps: installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "deps: missing packages:$$missing"; \
+	    echo "      run: sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+# Example programs (examples-c/*.c), linked against our library.
+EXAMPLES := $(patsubst examples-c/%.c,$(BUILD)/examples/%,$(wildcard examples-c/*.c))
+examples: build $(EXAMPLES)
+$(BUILD)/examples/%: examples-c/%.c include/microhttpd.h build
+	@mkdir -p $(BUILD)/examples
+	$(CC) -O2 -g -Wall -Wextra -Werror -Iinclude -o $@ $< -L$(BUILD) -lmicrohttpd -Wl,-rpath,'$$ORIGIN/..'
+
+# Start the example server on localhost and tell how to try it.
+DEMO_PORT ?= 8080
+demo: deps examples
+	@echo "Serving on http://127.0.0.1:$(DEMO_PORT)/ with libmicrohttpd-rs (Ctrl-C stops)."
+	@echo "Try:  curl -v http://127.0.0.1:$(DEMO_PORT)/hello?name=you"
+	@echo "      curl -v -d 'some body' http://127.0.0.1:$(DEMO_PORT)/echo"
+	$(BUILD)/examples/hello_server $(DEMO_PORT) epoll
+
+# check: every check of the project; the last line is "N passed, M failed".
+check: deps build
+	@MAKE="$(MAKE)" CARGO="$(CARGO)" sh capi-tests/check-all.sh
+
+# Only the C tests against Debian's libmicrohttpd (the reference run).
+check-reference: deps
+	$(MAKE) -C capi-tests BINDIR=$(CURDIR)/$(BUILD)/capi-ref
+	BINDIR=$(CURDIR)/$(BUILD)/capi-ref capi-tests/run.sh /usr/lib/x86_64-linux-gnu reference
 
 clean:
 	$(CARGO) clean
