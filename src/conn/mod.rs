@@ -22,6 +22,8 @@ use request::{BodyIn, Request};
 use shared::ConnShared;
 use std::io;
 use std::os::fd::RawFd;
+use crate::daemon::worker::WorkerShared;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -47,6 +49,9 @@ enum State {
     AwaitingResponse,
     /// Sending the reply head and body.
     Replying,
+    /// The application suspended the connection; nothing happens until it
+    /// resumes it (the state to return to is kept in `resume_to`).
+    Suspended,
     /// Done; the owner finalizes and frees the connection.
     Closed(Termination),
 }
@@ -87,12 +92,14 @@ pub struct Connection {
     /// Whether the application has been told about this request (handler called).
     client_aware: bool,
     completion_sent: bool,
+    /// The state a suspended connection returns to.
+    resume_to: State,
 }
 
 impl Connection {
-    pub fn new(fd: RawFd, addr: RawAddr, daemon_handle: CPtr, ctx: &Ctx) -> Connection {
+    pub fn new(fd: RawFd, addr: RawAddr, daemon_handle: CPtr, waker: Arc<WorkerShared>, ctx: &Ctx) -> Connection {
         Connection {
-            shared: Box::new(ConnShared::new(fd, addr, daemon_handle, ctx.cfg.timeout)),
+            shared: Box::new(ConnShared::new(fd, addr, daemon_handle, ctx.cfg.timeout, waker)),
             fd,
             state: State::HeadersReceiving,
             rbuf: Vec::new(),
@@ -109,7 +116,31 @@ impl Connection {
             last_activity: Instant::now(),
             client_aware: false,
             completion_sent: false,
+            resume_to: State::HeadersReceiving,
         }
+    }
+
+    pub fn is_suspended(&self) -> bool {
+        self.state == State::Suspended
+    }
+
+    fn suspend(&mut self) {
+        self.resume_to = self.state;
+        self.state = State::Suspended;
+        self.shared.suspended.store(true, Ordering::Release);
+    }
+
+    /// Leaves the suspended state if the application asked to; returns
+    /// whether it did.
+    pub fn take_resume(&mut self) -> bool {
+        if self.state != State::Suspended || !self.shared.resume_requested.swap(false, Ordering::AcqRel) {
+            return false;
+        }
+        self.state = self.resume_to;
+        self.shared.suspended.store(false, Ordering::Release);
+        // Time spent suspended does not count towards the timeout.
+        self.last_activity = Instant::now();
+        true
     }
 
     pub fn fd(&self) -> RawFd {
@@ -135,6 +166,7 @@ impl Connection {
                 Interest { read, write, busy: (read && self.read_ready) || (write && self.write_ready) }
             }
             State::AwaitingResponse => Interest { read: false, write: false, busy: true },
+            State::Suspended => Interest::default(),
             State::Replying => {
                 let r = self.reply.as_ref();
                 let pending = !self.interim.is_empty() || r.map_or(false, |r| r.has_output());
@@ -146,6 +178,9 @@ impl Connection {
 
     /// When the connection times out if nothing happens.
     pub fn deadline(&self) -> Option<Instant> {
+        if self.state == State::Suspended {
+            return None;
+        }
         let t = self.shared.timeout.get();
         (t > 0).then(|| self.last_activity + Duration::from_secs(t as u64))
     }
@@ -165,6 +200,9 @@ impl Connection {
     /// Does all the work possible now without blocking.
     pub fn run(&mut self, ctx: &Ctx) {
         for _ in 0..MAX_PASSES {
+            if self.state == State::Suspended {
+                return;
+            }
             let mut progress = false;
             if self.wants_read() && self.read_ready {
                 progress |= self.fill(ctx);
@@ -238,7 +276,7 @@ impl Connection {
                 !matches!(self.state, State::AwaitingResponse)
             }
             State::Replying => self.produce(ctx),
-            State::Closed(_) => false,
+            State::Suspended | State::Closed(_) => false,
         }
     }
 
@@ -335,12 +373,17 @@ impl Connection {
         };
         self.req.last_consumed = given - left;
         let queued = self.shared.queued.borrow_mut().take();
+        let suspend = self.shared.suspend_requested.replace(false);
         if let Some((resp, status)) = queued {
             self.start_reply(ctx, resp, status);
             return false;
         }
         if !ok {
             self.state = State::Closed(Termination::WithError);
+            return false;
+        }
+        if suspend {
+            self.suspend();
             return false;
         }
         true

@@ -13,7 +13,9 @@ use crate::ffi::info::InfoSlot;
 use crate::response::Response;
 use crate::sys::socket::RawAddr;
 use std::cell::{Cell, RefCell};
+use crate::daemon::worker::WorkerShared;
 use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub struct ConnShared {
@@ -41,10 +43,18 @@ pub struct ConnShared {
     pub timeout_changed: Cell<bool>,
     /// Storage for the union that MHD_get_connection_info returns a pointer to.
     pub info: InfoSlot,
+    /// MHD_suspend_connection was called; acted on after the callback returns.
+    pub suspend_requested: Cell<bool>,
+    /// The connection is suspended (read by any thread).
+    pub suspended: AtomicBool,
+    /// MHD_resume_connection was called (from any thread).
+    pub resume_requested: AtomicBool,
+    /// The loop that serves this connection, to wake it on resume.
+    pub waker: Arc<WorkerShared>,
 }
 
 impl ConnShared {
-    pub fn new(fd: RawFd, addr: RawAddr, daemon_handle: CPtr, timeout: u32) -> ConnShared {
+    pub fn new(fd: RawFd, addr: RawAddr, daemon_handle: CPtr, timeout: u32, waker: Arc<WorkerShared>) -> ConnShared {
         ConnShared {
             fd,
             addr,
@@ -59,7 +69,22 @@ impl ConnShared {
             timeout: Cell::new(timeout),
             timeout_changed: Cell::new(false),
             info: InfoSlot::default(),
+            suspend_requested: Cell::new(false),
+            suspended: AtomicBool::new(false),
+            resume_requested: AtomicBool::new(false),
+            waker,
         }
+    }
+
+    /// MHD_resume_connection: thread-safe; wakes the serving loop.
+    /// Returns false if the connection is not suspended.
+    pub fn request_resume(&self) -> bool {
+        if !self.suspended.load(Ordering::Acquire) {
+            return false;
+        }
+        self.resume_requested.store(true, Ordering::Release);
+        self.waker.wake.wake();
+        true
     }
 
     /// The pointer C sees as `struct MHD_Connection *`.

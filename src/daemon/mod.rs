@@ -3,17 +3,19 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
-mod worker;
+mod per_conn;
+pub mod worker;
 
 use crate::ffi::hooks::CPtr;
 use crate::sys;
 use crate::sys::socket::{ListenOptions, RawAddr};
 use crate::sys::wake::WakeFd;
+use worker::{Worker, WorkerShared};
 use config::{flag, Config, Poller};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -23,11 +25,20 @@ pub struct Ctx {
     /// The C handle (`struct MHD_Daemon *`), for MHD_CONNECTION_INFO_DAEMON.
     pub c_handle: CPtr,
     shutdown: AtomicBool,
-    pub wake: WakeFd,
-    pub listen_fd: Option<RawFd>,
+    /// Written once at stop and never drained: every connection thread
+    /// (thread-per-connection mode) polls it.
+    stop: WakeFd,
+    /// The listening socket; -1 when there is none or after quiesce.
+    listen_fd: AtomicI32,
+    /// Whether the application gave us the listening socket.
     pub port: u16,
     conn_count: AtomicUsize,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
+    /// Every worker's wake-up handle (for stop, quiesce, add_connection).
+    workers: Mutex<Vec<Arc<WorkerShared>>>,
+    next_worker: AtomicUsize,
+    /// Connection threads of thread-per-connection mode, joined at stop.
+    conn_threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Ctx {
@@ -52,6 +63,34 @@ impl Ctx {
         f
     }
 
+    pub fn listen_fd(&self) -> Option<RawFd> {
+        let fd = self.listen_fd.load(Ordering::Acquire);
+        (fd >= 0).then_some(fd)
+    }
+
+    pub fn stop_fd(&self) -> RawFd {
+        self.stop.fd()
+    }
+
+    pub fn thread_per_connection(&self) -> bool {
+        self.cfg.has(flag::THREAD_PER_CONNECTION)
+    }
+
+    /// Keeps a connection thread's handle for the join at stop; joins the
+    /// ones that have finished so the list does not grow without bound.
+    pub fn track_thread(&self, h: JoinHandle<()>) {
+        let mut v = self.conn_threads.lock().unwrap_or_else(|e| e.into_inner());
+        let mut i = 0;
+        while i < v.len() {
+            if v[i].is_finished() {
+                let _ = v.swap_remove(i).join();
+            } else {
+                i += 1;
+            }
+        }
+        v.push(h);
+    }
+
     pub fn connection_count(&self) -> usize {
         self.conn_count.load(Ordering::Relaxed)
     }
@@ -59,7 +98,7 @@ impl Ctx {
 
     /// Admits a new client against the connection and per-IP limits and the
     /// accept policy; on success the caller owns one slot, returned by `release`.
-    fn admit(&self, addr: &RawAddr) -> bool {
+    pub fn admit(&self, addr: &RawAddr) -> bool {
         if self.conn_count.fetch_add(1, Ordering::AcqRel) >= self.cfg.connection_limit {
             self.conn_count.fetch_sub(1, Ordering::AcqRel);
             self.log("Server reached connection limit. Closing inbound connection.");
@@ -88,7 +127,7 @@ impl Ctx {
         true
     }
 
-    fn release(&self, addr: &RawAddr) {
+    pub fn release(&self, addr: &RawAddr) {
         self.conn_count.fetch_sub(1, Ordering::AcqRel);
         if self.cfg.per_ip_limit > 0 {
             if let Some(ip) = addr.to_std().map(|a| a.ip()) {
@@ -114,18 +153,34 @@ pub fn log_with(cfg: &Config, msg: &str) {
     }
 }
 
+/// How the daemon's event loops run.
+enum Loops {
+    /// Internal threads: one polling thread, a pool, or an accept thread
+    /// for thread-per-connection.
+    Threads(Vec<JoinHandle<()>>),
+    /// The application drives the one loop through `MHD_run*`.
+    External(Mutex<Worker>),
+}
+
 /// A running daemon.
 pub struct Daemon {
     pub ctx: Arc<Ctx>,
-    threads: Vec<JoinHandle<()>>,
+    loops: Loops,
 }
 
-/// Picks the readiness API from the flags (MHD_USE_AUTO: epoll on Linux).
+/// Picks the readiness API from the flags (MHD_USE_AUTO: epoll on Linux,
+/// poll for thread per connection, where epoll is not offered).
 fn choose_poller(flags: u32) -> Poller {
-    if flags & flag::EPOLL != 0 || flags & flag::AUTO != 0 && flags & flag::POLL == 0 {
+    if flags & flag::EPOLL != 0 {
         Poller::Epoll
     } else if flags & flag::POLL != 0 {
         Poller::Poll
+    } else if flags & flag::AUTO != 0 {
+        if flags & flag::THREAD_PER_CONNECTION != 0 {
+            Poller::Poll
+        } else {
+            Poller::Epoll
+        }
     } else {
         Poller::Select
     }
@@ -142,115 +197,254 @@ fn bind_address(cfg: &Config) -> SocketAddr {
     }
 }
 
-/// Validates the configuration, opens the listening socket and starts the
-/// serving thread. Errors are logged through the application's logger.
-pub fn start(mut cfg: Config, c_handle: CPtr) -> Result<Daemon, ()> {
-    let fail = |cfg: &Config, msg: &str| {
-        log_with(cfg, msg);
-    };
+/// Refuses flag and option combinations libmicrohttpd refuses.
+fn validate(cfg: &mut Config) -> Result<(), String> {
     if cfg.flags & !flag::KNOWN != 0 {
-        fail(&cfg, "Unknown daemon flags were given.");
-        return Err(());
+        return Err("Unknown daemon flags were given.".into());
     }
     if cfg.handler.is_none() {
-        fail(&cfg, "MHD_start_daemon: the access handler is NULL.");
-        return Err(());
+        return Err("MHD_start_daemon: the access handler is NULL.".into());
     }
     if cfg.has(flag::TLS) {
-        fail(&cfg, "HTTPS (MHD_USE_TLS) is not implemented yet.");
-        return Err(());
+        return Err("HTTPS (MHD_USE_TLS) is not implemented yet.".into());
     }
-    if !cfg.has(flag::INTERNAL_POLLING_THREAD) {
-        fail(&cfg, "External event loops (no MHD_USE_INTERNAL_POLLING_THREAD) are not implemented yet.");
-        return Err(());
+    if cfg.has(flag::THREAD_PER_CONNECTION) {
+        // Thread per connection implies an internal (accepting) thread.
+        cfg.flags |= flag::INTERNAL_POLLING_THREAD;
+        if cfg.flags & flag::EPOLL != 0 {
+            return Err("Combining MHD_USE_THREAD_PER_CONNECTION and MHD_USE_EPOLL is not supported.".into());
+        }
+        if cfg.thread_pool_size > 1 {
+            return Err("MHD_OPTION_THREAD_POOL_SIZE cannot be used with MHD_USE_THREAD_PER_CONNECTION.".into());
+        }
     }
-    if cfg.has(flag::THREAD_PER_CONNECTION) || cfg.thread_pool_size > 1 {
-        fail(&cfg, "Thread per connection and thread pools are not implemented yet.");
+    if cfg.thread_pool_size > 1 && !cfg.has(flag::INTERNAL_POLLING_THREAD) {
+        return Err("MHD_OPTION_THREAD_POOL_SIZE requires MHD_USE_INTERNAL_POLLING_THREAD.".into());
+    }
+    if cfg.flags & flag::POLL != 0 && cfg.flags & flag::EPOLL != 0 {
+        return Err("MHD_USE_POLL and MHD_USE_EPOLL cannot be combined.".into());
+    }
+    if cfg.flags & flag::POLL != 0 && !cfg.has(flag::INTERNAL_POLLING_THREAD) {
+        return Err("MHD_USE_POLL requires MHD_USE_INTERNAL_POLLING_THREAD (use MHD_get_fdset or MHD_USE_EPOLL for external loops).".into());
+    }
+    Ok(())
+}
+
+/// Opens (or adopts) the listening socket. Returns (fd, port).
+fn open_listen(cfg: &Config) -> Result<(Option<RawFd>, u16), String> {
+    let port_of = |fd| sys::socket::local_addr(fd).ok().and_then(|a| a.to_std()).map_or(0, |a| a.port());
+    if cfg.has(flag::NO_LISTEN_SOCKET) {
+        return Ok((None, 0));
+    }
+    if let Some(fd) = cfg.listen_fd {
+        if !sys::socket::is_listening(fd) {
+            return Err(format!("MHD_OPTION_LISTEN_SOCKET: descriptor {fd} is not a listening socket."));
+        }
+        sys::socket::set_nonblocking(fd).map_err(|e| format!("Failed to make the listen socket non-blocking: {e}"))?;
+        return Ok((Some(fd), port_of(fd)));
+    }
+    let addr = bind_address(cfg);
+    let opts = ListenOptions {
+        backlog: cfg.listen_backlog,
+        reuse: cfg.address_reuse,
+        v6_only: addr.is_ipv6() && cfg.flags & flag::DUAL_STACK != flag::DUAL_STACK,
+    };
+    let fd = sys::socket::listen(&addr, &opts).map_err(|e| format!("Failed to bind to port {}: {e}", addr.port()))?;
+    if cfg.poller == Poller::Select && fd >= sys::select::FD_SETSIZE {
+        sys::close(fd);
+        return Err("Listen socket descriptor is too high for select().".into());
+    }
+    Ok((Some(fd), port_of(fd)))
+}
+
+/// Validates the configuration, opens the listening socket and starts the
+/// serving threads (or prepares the external loop). Errors are logged
+/// through the application's logger.
+pub fn start(mut cfg: Config, c_handle: CPtr) -> Result<Daemon, ()> {
+    if let Err(msg) = validate(&mut cfg) {
+        log_with(&cfg, &msg);
         return Err(());
     }
     cfg.poller = choose_poller(cfg.flags);
-
-    let (listen_fd, port) = if cfg.has(flag::NO_LISTEN_SOCKET) {
-        (None, 0)
-    } else if let Some(fd) = cfg.listen_fd {
-        if let Err(e) = sys::socket::set_nonblocking(fd) {
-            fail(&cfg, &format!("Failed to make the listen socket non-blocking: {e}"));
+    let (listen_fd, port) = match open_listen(&cfg) {
+        Ok(x) => x,
+        Err(msg) => {
+            log_with(&cfg, &msg);
             return Err(());
         }
-        let port = sys::socket::local_addr(fd).ok().and_then(|a| a.to_std()).map_or(0, |a| a.port());
-        (Some(fd), port)
-    } else {
-        let addr = bind_address(&cfg);
-        let opts = ListenOptions {
-            backlog: cfg.listen_backlog,
-            reuse: cfg.address_reuse,
-            v6_only: addr.is_ipv6() && cfg.flags & flag::DUAL_STACK != flag::DUAL_STACK,
-        };
-        match sys::socket::listen(&addr, &opts) {
-            Ok(fd) => {
-                let port = sys::socket::local_addr(fd).ok().and_then(|a| a.to_std()).map_or(0, |a| a.port());
-                (Some(fd), port)
-            }
-            Err(e) => {
-                fail(&cfg, &format!("Failed to bind to port {}: {e}", addr.port()));
-                return Err(());
-            }
-        }
     };
-    if cfg.poller == Poller::Select {
-        if let Some(fd) = listen_fd {
-            if fd >= sys::select::FD_SETSIZE {
-                fail(&cfg, "Listen socket descriptor is too high for select().");
-                if cfg.listen_fd.is_none() {
-                    sys::close(fd);
-                }
-                return Err(());
-            }
-        }
-    }
-    let wake = match WakeFd::new() {
+    let stop = match WakeFd::new() {
         Ok(w) => w,
         Err(e) => {
-            fail(&cfg, &format!("Failed to create the wake-up descriptor: {e}"));
+            log_with(&cfg, &format!("Failed to create the wake-up descriptor: {e}"));
             if let Some(fd) = listen_fd {
                 sys::close(fd);
             }
             return Err(());
         }
     };
+    let internal = cfg.has(flag::INTERNAL_POLLING_THREAD);
+    let n_workers = if cfg.thread_pool_size > 1 { cfg.thread_pool_size } else { 1 };
     let stack = cfg.thread_stack_size;
     let ctx = Arc::new(Ctx {
         cfg,
         c_handle,
         shutdown: AtomicBool::new(false),
-        wake,
-        listen_fd,
+        stop,
+        listen_fd: AtomicI32::new(listen_fd.unwrap_or(-1)),
         port,
         conn_count: AtomicUsize::new(0),
         per_ip: Mutex::new(HashMap::new()),
+        workers: Mutex::new(Vec::new()),
+        next_worker: AtomicUsize::new(0),
+        conn_threads: Mutex::new(Vec::new()),
     });
-    match worker::spawn(ctx.clone(), stack) {
-        Ok(t) => Ok(Daemon { ctx, threads: vec![t] }),
-        Err(e) => {
-            ctx.log(&format!("Failed to create the polling thread: {e}"));
-            if let Some(fd) = ctx.listen_fd {
-                sys::close(fd);
-            }
-            Err(())
+    let fail = |ctx: &Arc<Ctx>, msg: String, threads: Vec<JoinHandle<()>>| {
+        ctx.log(&msg);
+        ctx.shutdown.store(true, Ordering::Release);
+        ctx.wake_all();
+        for t in threads {
+            let _ = t.join();
+        }
+        if let Some(fd) = ctx.listen_fd() {
+            sys::close(fd);
+        }
+        Err(())
+    };
+    if !internal {
+        let shared = match WorkerShared::new() {
+            Ok(s) => s,
+            Err(e) => return fail(&ctx, format!("Failed to create the wake-up descriptor: {e}"), Vec::new()),
+        };
+        ctx.workers.lock().unwrap_or_else(|e| e.into_inner()).push(shared.clone());
+        return match Worker::new(ctx.clone(), shared, true) {
+            Ok(w) => Ok(Daemon { ctx, loops: Loops::External(Mutex::new(w)) }),
+            Err(e) => fail(&ctx, format!("Failed to set up the event loop: {e}"), Vec::new()),
+        };
+    }
+    let mut threads = Vec::new();
+    for i in 0..n_workers {
+        let shared = match WorkerShared::new() {
+            Ok(s) => s,
+            Err(e) => return fail(&ctx, format!("Failed to create the wake-up descriptor: {e}"), threads),
+        };
+        let mut w = match Worker::new(ctx.clone(), shared.clone(), true) {
+            Ok(w) => w,
+            Err(e) => return fail(&ctx, format!("Failed to set up the event loop: {e}"), threads),
+        };
+        ctx.workers.lock().unwrap_or_else(|e| e.into_inner()).push(shared);
+        let mut b = std::thread::Builder::new().name(format!("MHD-worker-{i}"));
+        if stack > 0 {
+            b = b.stack_size(stack);
+        }
+        match b.spawn(move || {
+            sys::block_sigpipe_in_this_thread();
+            w.run_until_stopped();
+        }) {
+            Ok(t) => threads.push(t),
+            Err(e) => return fail(&ctx, format!("Failed to create a polling thread: {e}"), threads),
+        }
+    }
+    Ok(Daemon { ctx, loops: Loops::Threads(threads) })
+}
+
+impl Ctx {
+    fn wake_all(&self) {
+        self.stop.wake();
+        for w in self.workers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            w.wake.wake();
         }
     }
 }
 
+/// Why an external-loop call was refused.
+#[derive(Debug)]
+pub enum ExternalError {
+    /// The daemon runs its own threads.
+    NotExternal,
+    /// Called from inside a callback of the same loop.
+    Busy,
+}
+
 impl Daemon {
     /// Stops every thread; returns when no callback can run any more.
-    pub fn stop(mut self) {
+    pub fn stop(self) {
         self.ctx.shutdown.store(true, Ordering::Release);
-        self.ctx.wake.wake();
-        for t in self.threads.drain(..) {
+        self.ctx.wake_all();
+        match self.loops {
+            Loops::Threads(threads) => {
+                for t in threads {
+                    let _ = t.join();
+                }
+            }
+            Loops::External(w) => w.into_inner().unwrap_or_else(|e| e.into_inner()).close_all(),
+        }
+        let threads = std::mem::take(&mut *self.ctx.conn_threads.lock().unwrap_or_else(|e| e.into_inner()));
+        for t in threads {
             let _ = t.join();
         }
-        if let Some(fd) = self.ctx.listen_fd {
+        if let Some(fd) = self.ctx.listen_fd() {
             sys::close(fd);
+        }
+    }
+
+    /// Stops accepting; returns the listening socket, now the application's.
+    pub fn quiesce(&self) -> Option<RawFd> {
+        let fd = self.ctx.listen_fd.swap(-1, Ordering::AcqRel);
+        if fd < 0 {
+            return None;
+        }
+        for w in self.ctx.workers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            w.forget_listen_fd(fd);
+        }
+        Some(fd)
+    }
+
+    /// Serves a socket the application accepted itself.
+    pub fn add_connection(&self, fd: RawFd, addr: RawAddr) -> bool {
+        if self.ctx.is_shutting_down() {
+            return false;
+        }
+        if let Err(e) = sys::socket::set_nonblocking(fd) {
+            self.ctx.log(&format!("MHD_add_connection: cannot make the socket non-blocking: {e}"));
+            return false;
+        }
+        match &self.loops {
+            Loops::External(w) => match w.try_lock() {
+                Ok(mut w) => {
+                    w.add(fd, addr);
+                    true
+                }
+                Err(_) => {
+                    // Called from a callback of this loop: queue it for the next round.
+                    let workers = self.ctx.workers.lock().unwrap_or_else(|e| e.into_inner());
+                    workers[0].hand_over(fd, addr);
+                    true
+                }
+            },
+            Loops::Threads(_) => {
+                let workers = self.ctx.workers.lock().unwrap_or_else(|e| e.into_inner());
+                let i = self.ctx.next_worker.fetch_add(1, Ordering::Relaxed) % workers.len().max(1);
+                match workers.get(i) {
+                    Some(w) => {
+                        w.hand_over(fd, addr);
+                        true
+                    }
+                    None => false,
+                }
+            }
+        }
+    }
+
+    /// Runs `f` on the external loop (MHD_run and friends).
+    pub fn with_external<R>(&self, f: impl FnOnce(&mut Worker) -> R) -> Result<R, ExternalError> {
+        match &self.loops {
+            Loops::Threads(_) => Err(ExternalError::NotExternal),
+            Loops::External(w) => match w.try_lock() {
+                Ok(mut w) => Ok(f(&mut w)),
+                Err(std::sync::TryLockError::Poisoned(p)) => Ok(f(&mut p.into_inner())),
+                Err(std::sync::TryLockError::WouldBlock) => Err(ExternalError::Busy),
+            },
         }
     }
 }

@@ -1,17 +1,25 @@
-//! One event-loop thread: accepts, waits for readiness with select, poll or
-//! epoll, and drives each connection's state machine. Every backend shares
-//! the same dispatch: record readiness, `Connection::run`, ask `interest`.
+//! An event loop: accepts, waits for readiness with select, poll or epoll,
+//! and drives each connection's state machine. Every backend shares the same
+//! dispatch: record readiness, `Connection::run`, ask `interest`.
+//!
+//! A worker runs either on its own thread (internal polling thread, one per
+//! pool member) or inside the application's `MHD_run*` calls (external
+//! select and external epoll); in thread-per-connection mode it only accepts
+//! and hands each connection to a thread of its own (`per_conn`).
 
 use super::config::Poller;
-use super::Ctx;
+use super::{per_conn, Ctx};
 use crate::conn::{Connection, Termination};
 use crate::sys;
 use crate::sys::epoll::{self, Epoll};
 use crate::sys::poll::{self, PollSet};
 use crate::sys::select::{self as sel, FdSet};
+use crate::sys::socket::RawAddr;
+use crate::sys::wake::WakeFd;
 use std::io;
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const TOKEN_LISTEN: u64 = 0;
@@ -21,17 +29,35 @@ const TOKEN_BASE: u64 = 2;
 /// the clients already being served.
 const ACCEPT_BATCH: usize = 64;
 
-pub fn spawn(ctx: Arc<Ctx>, stack_size: usize) -> io::Result<JoinHandle<()>> {
-    let mut b = std::thread::Builder::new().name("MHD-worker".into());
-    if stack_size > 0 {
-        b = b.stack_size(stack_size);
+/// The part of a worker other threads reach: its wake-up descriptor and the
+/// connections handed to it with `MHD_add_connection`.
+pub struct WorkerShared {
+    pub wake: WakeFd,
+    inbox: Mutex<Vec<(RawFd, RawAddr)>>,
+    /// The worker's epoll descriptor (-1 for select/poll), so `quiesce` can
+    /// remove the listening socket at once.
+    epoll_fd: AtomicI32,
+}
+
+impl WorkerShared {
+    pub fn new() -> io::Result<Arc<WorkerShared>> {
+        Ok(Arc::new(WorkerShared { wake: WakeFd::new()?, inbox: Mutex::new(Vec::new()), epoll_fd: AtomicI32::new(-1) }))
     }
-    let backend = Backend::new(&ctx)?;
-    b.spawn(move || {
-        sys::block_sigpipe_in_this_thread();
-        let mut w = Worker { ctx, conns: Vec::new(), free: Vec::new(), backend, busy: Vec::new() };
-        w.run();
-    })
+
+    /// Queues an accepted socket for this worker and wakes it.
+    pub fn hand_over(&self, fd: RawFd, addr: RawAddr) {
+        self.inbox.lock().unwrap_or_else(|e| e.into_inner()).push((fd, addr));
+        self.wake.wake();
+    }
+
+    /// Stops watching the listening socket (quiesce), from any thread.
+    pub fn forget_listen_fd(&self, fd: RawFd) {
+        let ep = self.epoll_fd.load(Ordering::Acquire);
+        if ep >= 0 {
+            sys::epoll::delete_from(ep, fd);
+        }
+        self.wake.wake();
+    }
 }
 
 enum Backend {
@@ -40,154 +66,238 @@ enum Backend {
     Epoll(Epoll),
 }
 
-impl Backend {
-    fn new(ctx: &Ctx) -> io::Result<Backend> {
-        Ok(match ctx.cfg.poller {
+/// Where accepted connections go.
+enum Serving {
+    /// This worker serves them itself.
+    Inline,
+    /// Each gets a thread of its own.
+    ThreadPerConnection,
+}
+
+pub struct Worker {
+    ctx: Arc<Ctx>,
+    pub shared: Arc<WorkerShared>,
+    /// Whether this worker polls the listening socket.
+    accepts: bool,
+    serving: Serving,
+    conns: Vec<Option<Connection>>,
+    free: Vec<usize>,
+    backend: Backend,
+    /// The listening socket as registered with epoll (None once quiesced).
+    epoll_listen: Option<RawFd>,
+    /// Slots to run next round regardless of readiness (epoll only).
+    busy: Vec<usize>,
+    /// Reused list of (slot, readable, writable) for one epoll round.
+    ready: Vec<(usize, bool, bool)>,
+    /// Slots of suspended connections, checked for resumption when woken.
+    suspended: Vec<usize>,
+    next_timeout_scan: Instant,
+}
+
+impl Worker {
+    pub fn new(ctx: Arc<Ctx>, shared: Arc<WorkerShared>, accepts: bool) -> io::Result<Worker> {
+        let poller = ctx.cfg.poller;
+        let mut epoll_listen = None;
+        let backend = match poller {
             Poller::Select => Backend::Select,
             Poller::Poll => Backend::Poll(PollSet::default(), Vec::new()),
             Poller::Epoll => {
                 let ep = Epoll::new(256)?;
-                if let Some(fd) = ctx.listen_fd {
-                    ep.add(fd, epoll::READ, TOKEN_LISTEN)?;
-                }
-                ep.add(ctx.wake.fd(), epoll::READ, TOKEN_WAKE)?;
-                Backend::Epoll(ep)
-            }
-        })
-    }
-}
-
-struct Worker {
-    ctx: Arc<Ctx>,
-    conns: Vec<Option<Connection>>,
-    free: Vec<usize>,
-    backend: Backend,
-    /// Slots to run this round regardless of readiness (epoll only).
-    busy: Vec<usize>,
-}
-
-impl Worker {
-    fn run(&mut self) {
-        let mut next_timeout_scan = Instant::now();
-        while !self.ctx.is_shutting_down() {
-            let timeout = self.wait_timeout();
-            let (listen_ready, ran) = match self.wait(timeout) {
-                Ok(r) => r,
-                Err(e) => {
-                    self.ctx.log(&format!("Event loop wait failed: {e}"));
-                    std::thread::sleep(Duration::from_millis(10));
-                    continue;
-                }
-            };
-            let _ = ran;
-            if self.ctx.is_shutting_down() {
-                break;
-            }
-            if listen_ready {
-                self.accept();
-            }
-            let now = Instant::now();
-            if now >= next_timeout_scan {
-                // Timeouts have one-second resolution; scanning every
-                // connection more often would only cost CPU.
-                next_timeout_scan = now + Duration::from_millis(250);
-                for i in 0..self.conns.len() {
-                    if let Some(c) = self.conns[i].as_mut() {
-                        c.check_timeout(now);
-                        if c.is_closed() {
-                            self.reap(i);
-                        }
+                if accepts {
+                    if let Some(fd) = ctx.listen_fd() {
+                        ep.add(fd, epoll::READ, TOKEN_LISTEN)?;
+                        epoll_listen = Some(fd);
                     }
                 }
+                ep.add(shared.wake.fd(), epoll::READ, TOKEN_WAKE)?;
+                shared.epoll_fd.store(ep.fd(), Ordering::Release);
+                Backend::Epoll(ep)
+            }
+        };
+        let serving = if ctx.thread_per_connection() { Serving::ThreadPerConnection } else { Serving::Inline };
+        Ok(Worker {
+            ctx,
+            shared,
+            accepts,
+            serving,
+            conns: Vec::new(),
+            free: Vec::new(),
+            backend,
+            epoll_listen,
+            busy: Vec::new(),
+            ready: Vec::new(),
+            suspended: Vec::new(),
+            next_timeout_scan: Instant::now(),
+        })
+    }
+
+    /// The epoll descriptor an external event loop watches.
+    pub fn epoll_fd(&self) -> Option<RawFd> {
+        match &self.backend {
+            Backend::Epoll(ep) => Some(ep.fd()),
+            _ => None,
+        }
+    }
+
+    fn listen_fd(&self) -> Option<RawFd> {
+        if self.accepts {
+            self.ctx.listen_fd()
+        } else {
+            None
+        }
+    }
+
+    /// The loop of an internal thread: rounds until the daemon stops.
+    pub fn run_until_stopped(&mut self) {
+        while !self.ctx.is_shutting_down() {
+            let timeout = self.wait_timeout().map_or(-1, |d| d.as_millis().min(i32::MAX as u128) as i32);
+            if let Err(e) = self.round(timeout) {
+                self.ctx.log(&format!("Event loop wait failed: {e}"));
+                std::thread::sleep(Duration::from_millis(10));
             }
         }
-        for i in 0..self.conns.len() {
-            if let Some(c) = self.conns[i].as_mut() {
-                c.abort(Termination::DaemonShutdown);
-                self.reap(i);
+        self.close_all();
+    }
+
+    /// One round: wait up to `timeout_ms` (-1: until something happens),
+    /// then serve everything that is ready.
+    pub fn round(&mut self, timeout_ms: i32) -> io::Result<()> {
+        let listen_ready = match &self.backend {
+            Backend::Select => {
+                let mut r = FdSet::default();
+                let mut w = FdSet::default();
+                let mut e = FdSet::default();
+                let max = self.fill_sets(&mut r, &mut w, &mut e, sel::FD_SETSIZE, true).0;
+                sel::select(max + 1, &mut r, &mut w, &mut e, timeout_ms as i64)?;
+                self.dispatch_sets(&r, &w, &e)
+            }
+            Backend::Poll(..) => self.wait_poll(timeout_ms)?,
+            Backend::Epoll(_) => self.wait_epoll(timeout_ms)?,
+        };
+        self.after_wait(listen_ready);
+        Ok(())
+    }
+
+    /// Work that follows every wait: handed-over connections, resumed
+    /// connections, accepting, timeouts.
+    fn after_wait(&mut self, listen_ready: bool) {
+        if self.ctx.is_shutting_down() {
+            return;
+        }
+        let handed: Vec<(RawFd, RawAddr)> = std::mem::take(&mut *self.shared.inbox.lock().unwrap_or_else(|e| e.into_inner()));
+        for (fd, addr) in handed {
+            self.add(fd, addr);
+        }
+        self.check_resumed();
+        if listen_ready {
+            self.accept();
+        }
+        if let (Some(fd), Backend::Epoll(ep)) = (self.epoll_listen, &self.backend) {
+            if self.listen_fd() != Some(fd) {
+                ep.delete(fd);
+                self.epoll_listen = None;
+            }
+        }
+        let now = Instant::now();
+        if now >= self.next_timeout_scan {
+            // Timeouts have one-second resolution; scanning every
+            // connection more often would only cost CPU.
+            self.next_timeout_scan = now + Duration::from_millis(250);
+            for i in 0..self.conns.len() {
+                if let Some(c) = self.conns[i].as_mut() {
+                    c.check_timeout(now);
+                    if c.is_closed() {
+                        self.reap(i);
+                    }
+                }
             }
         }
     }
 
     /// How long the next wait may block: until the nearest connection
-    /// deadline, or not at all when a connection has work without I/O.
-    fn wait_timeout(&self) -> i32 {
+    /// deadline (`None`: no deadline), zero when a connection has work
+    /// that needs no I/O.
+    pub fn wait_timeout(&self) -> Option<Duration> {
         let mut nearest: Option<Instant> = None;
         for c in self.conns.iter().flatten() {
             if c.interest().busy {
-                return 0;
+                return Some(Duration::ZERO);
             }
             if let Some(d) = c.deadline() {
                 nearest = Some(nearest.map_or(d, |n: Instant| n.min(d)));
             }
         }
-        match nearest {
-            None => -1,
-            Some(d) => {
-                let ms = d.saturating_duration_since(Instant::now()).as_millis();
-                (ms.min(i32::MAX as u128) as i32).saturating_add(1)
+        nearest.map(|d| {
+            // Round up so the wait does not end just before the deadline.
+            d.saturating_duration_since(Instant::now()) + Duration::from_millis(1)
+        })
+    }
+
+    /// Adds what this worker waits for to the sets (limited to descriptors
+    /// below `limit`). Returns the highest descriptor added and whether every
+    /// descriptor fitted.
+    pub fn fill_sets(&self, r: &mut FdSet, w: &mut FdSet, e: &mut FdSet, limit: RawFd, with_wake: bool) -> (RawFd, bool) {
+        let mut max = -1;
+        let mut fits = true;
+        let mut add = |set: &mut FdSet, fd: RawFd, max: &mut RawFd| {
+            if fd < limit && set.insert(fd) {
+                *max = (*max).max(fd);
+            } else {
+                fits = false;
             }
+        };
+        if with_wake {
+            add(r, self.shared.wake.fd(), &mut max);
         }
-    }
-
-    /// Waits for readiness and runs every connection that can progress.
-    /// Returns whether the listening socket is readable.
-    fn wait(&mut self, timeout_ms: i32) -> io::Result<(bool, usize)> {
-        match &mut self.backend {
-            Backend::Select => self.wait_select(timeout_ms),
-            Backend::Poll(..) => self.wait_poll(timeout_ms),
-            Backend::Epoll(_) => self.wait_epoll(timeout_ms),
-        }
-    }
-
-    fn wait_select(&mut self, timeout_ms: i32) -> io::Result<(bool, usize)> {
-        let mut r = FdSet::default();
-        let mut w = FdSet::default();
-        let mut e = FdSet::default();
-        let mut max = self.ctx.wake.fd();
-        r.insert(self.ctx.wake.fd());
-        if let Some(fd) = self.ctx.listen_fd {
-            r.insert(fd);
-            max = max.max(fd);
+        if let Some(fd) = self.listen_fd() {
+            add(r, fd, &mut max);
         }
         for c in self.conns.iter().flatten() {
             let i = c.interest();
             if i.read {
-                r.insert(c.fd());
+                add(r, c.fd(), &mut max);
             }
             if i.write {
-                w.insert(c.fd());
+                add(w, c.fd(), &mut max);
             }
-            e.insert(c.fd());
-            max = max.max(c.fd());
+            if i.read || i.write {
+                add(e, c.fd(), &mut max);
+            }
         }
-        sel::select(max + 1, &mut r, &mut w, &mut e, timeout_ms as i64)?;
-        if r.contains(self.ctx.wake.fd()) {
-            self.ctx.wake.drain();
+        (max, fits)
+    }
+
+    /// Serves what the sets say is ready; returns whether the listening
+    /// socket is readable.
+    pub fn dispatch_sets(&mut self, r: &FdSet, w: &FdSet, e: &FdSet) -> bool {
+        if r.contains(self.shared.wake.fd()) {
+            self.shared.wake.drain();
         }
-        let mut ran = 0;
         for i in 0..self.conns.len() {
             let Some(c) = self.conns[i].as_mut() else { continue };
             let fd = c.fd();
             let (rd, wr) = (r.contains(fd) || e.contains(fd), w.contains(fd));
             if rd || wr || c.interest().busy {
                 c.set_ready(rd, wr);
-                c.run(&self.ctx);
-                ran += 1;
-                if c.is_closed() {
-                    self.reap(i);
-                }
+                self.run_conn(i);
             }
         }
-        Ok((self.ctx.listen_fd.map_or(false, |fd| r.contains(fd)), ran))
+        self.listen_fd().map_or(false, |fd| r.contains(fd))
     }
 
-    fn wait_poll(&mut self, timeout_ms: i32) -> io::Result<(bool, usize)> {
+    /// The application's `MHD_run_from_select`: dispatch, then the rest of a round.
+    pub fn run_from_sets(&mut self, r: &FdSet, w: &FdSet, e: &FdSet) {
+        let listen_ready = self.dispatch_sets(r, w, e);
+        self.after_wait(listen_ready);
+    }
+
+    fn wait_poll(&mut self, timeout_ms: i32) -> io::Result<bool> {
+        let listen_fd = self.listen_fd();
         let Backend::Poll(set, slots) = &mut self.backend else { unreachable!() };
         set.clear();
         slots.clear();
-        set.push(self.ctx.wake.fd(), poll::READ);
-        let listen_idx = self.ctx.listen_fd.map(|fd| set.push(fd, poll::READ));
+        set.push(self.shared.wake.fd(), poll::READ);
+        let listen_idx = listen_fd.map(|fd| set.push(fd, poll::READ));
         for (slot, c) in self.conns.iter().enumerate() {
             let Some(c) = c else { continue };
             let i = c.interest();
@@ -203,11 +313,10 @@ impl Worker {
         }
         set.wait(timeout_ms)?;
         if set.revents(0) != 0 {
-            self.ctx.wake.drain();
+            self.shared.wake.drain();
         }
         let listen_ready = listen_idx.map_or(false, |i| set.revents(i) & poll::READ != 0);
         let first = 1 + listen_idx.is_some() as usize;
-        let mut ran = 0;
         for k in 0..slots.len() {
             let Backend::Poll(set, slots) = &self.backend else { unreachable!() };
             let (slot, rev) = (slots[k], set.revents(first + k));
@@ -216,24 +325,23 @@ impl Worker {
             let wr = rev & poll::WRITE != 0;
             if rd || wr || c.interest().busy {
                 c.set_ready(rd, wr);
-                c.run(&self.ctx);
-                ran += 1;
-                if c.is_closed() {
-                    self.reap(slot);
-                }
+                self.run_conn(slot);
             }
         }
-        Ok((listen_ready, ran))
+        Ok(listen_ready)
     }
 
-    fn wait_epoll(&mut self, timeout_ms: i32) -> io::Result<(bool, usize)> {
+    fn wait_epoll(&mut self, timeout_ms: i32) -> io::Result<bool> {
         let Backend::Epoll(ep) = &mut self.backend else { unreachable!() };
         let mut listen_ready = false;
-        let mut ready: Vec<(usize, bool, bool)> = std::mem::take(&mut self.busy).into_iter().map(|s| (s, false, false)).collect();
+        let mut ready = std::mem::take(&mut self.ready);
+        ready.clear();
+        ready.extend(self.busy.drain(..).map(|s| (s, false, false)));
+        let timeout_ms = if ready.is_empty() { timeout_ms } else { 0 };
         for (token, ev) in ep.wait(timeout_ms)? {
             match token {
                 TOKEN_LISTEN => listen_ready = true,
-                TOKEN_WAKE => self.ctx.wake.drain(),
+                TOKEN_WAKE => self.shared.wake.drain(),
                 t => {
                     let rd = ev & (epoll::READ | epoll::HUP) != 0;
                     let wr = ev & epoll::WRITE != 0;
@@ -241,23 +349,53 @@ impl Worker {
                 }
             }
         }
-        let mut ran = 0;
-        for (slot, rd, wr) in ready {
+        for &(slot, rd, wr) in &ready {
             let Some(c) = self.conns.get_mut(slot).and_then(|c| c.as_mut()) else { continue };
             c.set_ready(rd, wr);
-            c.run(&self.ctx);
-            ran += 1;
-            if c.is_closed() {
-                self.reap(slot);
-            } else if c.interest().busy && !self.busy.contains(&slot) {
-                self.busy.push(slot);
+            self.run_conn(slot);
+        }
+        self.ready = ready;
+        Ok(listen_ready)
+    }
+
+    /// Runs one connection and files it by what it needs next.
+    fn run_conn(&mut self, slot: usize) {
+        let Some(c) = self.conns[slot].as_mut() else { return };
+        c.run(&self.ctx);
+        if c.is_closed() {
+            self.reap(slot);
+        } else if c.is_suspended() {
+            if !self.suspended.contains(&slot) {
+                self.suspended.push(slot);
+            }
+        } else if c.interest().busy && matches!(self.backend, Backend::Epoll(_)) && !self.busy.contains(&slot) {
+            // Edge-triggered epoll will not report this again: remember it.
+            self.busy.push(slot);
+        }
+    }
+
+    fn check_resumed(&mut self) {
+        let mut i = 0;
+        while i < self.suspended.len() {
+            let slot = self.suspended[i];
+            let resumed = match self.conns[slot].as_mut() {
+                Some(c) => c.take_resume(),
+                None => {
+                    self.suspended.swap_remove(i);
+                    continue;
+                }
+            };
+            if resumed {
+                self.suspended.swap_remove(i);
+                self.run_conn(slot);
+            } else {
+                i += 1;
             }
         }
-        Ok((listen_ready, ran))
     }
 
     fn accept(&mut self) {
-        let Some(lfd) = self.ctx.listen_fd else { return };
+        let Some(lfd) = self.listen_fd() else { return };
         for _ in 0..ACCEPT_BATCH {
             match sys::socket::accept(lfd) {
                 Ok(Some((fd, addr))) => self.add(fd, addr),
@@ -271,8 +409,10 @@ impl Worker {
         }
     }
 
-    fn add(&mut self, fd: std::os::fd::RawFd, addr: sys::socket::RawAddr) {
-        if matches!(self.backend, Backend::Select) && fd >= sel::FD_SETSIZE {
+    /// Takes ownership of a connected socket: admits it against the limits
+    /// and serves it (here, or on a thread of its own).
+    pub fn add(&mut self, fd: RawFd, addr: RawAddr) {
+        if matches!(self.backend, Backend::Select) && matches!(self.serving, Serving::Inline) && fd >= sel::FD_SETSIZE {
             self.ctx.log("Socket descriptor larger than FD_SETSIZE; closing connection.");
             sys::close(fd);
             return;
@@ -281,7 +421,11 @@ impl Worker {
             sys::close(fd);
             return;
         }
-        let conn = Connection::new(fd, addr, self.ctx.c_handle, &self.ctx);
+        if let Serving::ThreadPerConnection = self.serving {
+            per_conn::spawn(self.ctx.clone(), fd, addr);
+            return;
+        }
+        let conn = Connection::new(fd, addr, self.ctx.c_handle, self.shared.clone(), &self.ctx);
         let slot = match self.free.pop() {
             Some(s) => s,
             None => {
@@ -304,27 +448,42 @@ impl Worker {
         }
         self.conns[slot] = Some(conn);
         // Data often arrives with the connection: serve it without waiting.
-        if let Some(c) = self.conns[slot].as_mut() {
-            c.run(&self.ctx);
-            if c.is_closed() {
-                self.reap(slot);
-            }
-        }
+        self.run_conn(slot);
     }
 
     /// Finalizes and frees a closed connection.
     fn reap(&mut self, slot: usize) {
         let Some(mut c) = self.conns[slot].take() else { return };
-        c.finalize(&self.ctx);
-        if let Some(n) = self.ctx.cfg.notify_connection {
-            n.call(c.shared.c_ptr(), c.shared.socket_context_ptr(), false);
-        }
         if let Backend::Epoll(ep) = &self.backend {
             ep.delete(c.fd());
         }
         self.busy.retain(|&s| s != slot);
+        self.suspended.retain(|&s| s != slot);
+        c.finalize(&self.ctx);
+        if let Some(n) = self.ctx.cfg.notify_connection {
+            n.call(c.shared.c_ptr(), c.shared.socket_context_ptr(), false);
+        }
         self.ctx.release(&c.shared.addr);
         sys::close(c.fd());
         self.free.push(slot);
+    }
+
+    /// Daemon stop: every connection ends with DAEMON_SHUTDOWN.
+    pub fn close_all(&mut self) {
+        for (fd, _) in std::mem::take(&mut *self.shared.inbox.lock().unwrap_or_else(|e| e.into_inner())) {
+            sys::close(fd);
+        }
+        for i in 0..self.conns.len() {
+            if let Some(c) = self.conns[i].as_mut() {
+                c.abort(Termination::DaemonShutdown);
+                self.reap(i);
+            }
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.shared.epoll_fd.store(-1, Ordering::Release);
     }
 }

@@ -261,7 +261,8 @@ pub unsafe extern "C" fn mhd_rs_get_connection_info(
         } else if t == T::MHD_CONNECTION_INFO_SOCKET_CONTEXT as c_int {
             MHD_ConnectionInfo { socket_context: c.socket_context.get().0 }
         } else if t == T::MHD_CONNECTION_INFO_CONNECTION_SUSPENDED as c_int {
-            MHD_ConnectionInfo { suspended: MHD_NO }
+            let s = c.suspended.load(std::sync::atomic::Ordering::Acquire);
+            MHD_ConnectionInfo { suspended: if s { MHD_YES } else { MHD_NO } }
         } else if t == T::MHD_CONNECTION_INFO_CONNECTION_TIMEOUT as c_int {
             MHD_ConnectionInfo { connection_timeout: c.timeout.get() }
         } else if t == T::MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE as c_int {
@@ -301,5 +302,29 @@ pub unsafe extern "C" fn mhd_rs_set_connection_option(
         c.timeout.set(timeout);
         c.timeout_changed.set(true);
         MHD_Result::MHD_YES
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn MHD_suspend_connection(connection: *mut MHD_Connection) {
+    guard((), || {
+        // SAFETY: the application passes a connection handle we gave it,
+        // from the thread that runs its callbacks.
+        let Some(c) = (unsafe { conn_ref(connection) }) else { return };
+        // Takes effect when the running callback returns.
+        c.suspend_requested.set(true);
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn MHD_resume_connection(connection: *mut MHD_Connection) {
+    guard((), || {
+        // SAFETY: the application passes a live connection handle; from
+        // another thread only the atomic flags and the waker are touched.
+        let Some(c) = (unsafe { conn_ref(connection) }) else { return };
+        if !c.request_resume() {
+            // Not suspended: nothing to do (libmicrohttpd treats it as misuse).
+            eprintln!("libmicrohttpd-rs: MHD_resume_connection called for a connection that is not suspended");
+        }
     })
 }

@@ -11,11 +11,13 @@ use crate::sys::socket::RawAddr;
 use core::ffi::{c_int, c_uint, c_void};
 use core::ptr;
 use std::cell::UnsafeCell;
-use std::sync::Mutex;
+use std::sync::OnceLock;
 
 /// What `struct MHD_Daemon *` points to.
 pub struct DaemonHandle {
-    daemon: Mutex<Option<Daemon>>,
+    /// Set once right after start; never locked, so callbacks may call
+    /// back into the daemon from inside `MHD_run`.
+    daemon: OnceLock<Daemon>,
     /// Storage for the union MHD_get_daemon_info returns the address of;
     /// one slot per info type so concurrent callers asking different
     /// questions do not overwrite each other's answer.
@@ -28,9 +30,8 @@ struct InfoCell(UnsafeCell<MHD_DaemonInfo>);
 unsafe impl Sync for InfoCell {}
 
 impl DaemonHandle {
-    fn with_daemon<R>(&self, f: impl FnOnce(&Daemon) -> R) -> Option<R> {
-        let g = self.daemon.lock().unwrap_or_else(|e| e.into_inner());
-        g.as_ref().map(f)
+    pub fn with_daemon<R>(&self, f: impl FnOnce(&Daemon) -> R) -> Option<R> {
+        self.daemon.get().map(f)
     }
 }
 
@@ -132,14 +133,14 @@ pub unsafe extern "C" fn mhd_rs_start_daemon(
             return ptr::null_mut();
         }
         let handle = Box::into_raw(Box::new(DaemonHandle {
-            daemon: Mutex::new(None),
+            daemon: OnceLock::new(),
             info: Default::default(),
         }));
         match daemon::start(cfg, CPtr(handle.cast())) {
             Ok(d) => {
                 // SAFETY: `handle` is the box we just made and nobody else has it yet.
                 let h = unsafe { &*handle };
-                *h.daemon.lock().unwrap_or_else(|e| e.into_inner()) = Some(d);
+                let _ = h.daemon.set(d);
                 handle.cast()
             }
             Err(()) => {
@@ -165,8 +166,7 @@ pub unsafe extern "C" fn MHD_stop_daemon(daemon: *mut MHD_Daemon) {
         }
         // SAFETY: the application gives back the handle from MHD_start_daemon, once.
         let h = unsafe { Box::from_raw(daemon as *mut DaemonHandle) };
-        let d = h.daemon.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(d) = d {
+        if let Some(d) = h.daemon.into_inner() {
             d.stop();
         }
     })
@@ -183,15 +183,17 @@ pub unsafe extern "C" fn mhd_rs_get_daemon_info(daemon: *mut MHD_Daemon, info_ty
         let (slot, v) = match h.with_daemon(|d| {
             let ctx = &d.ctx;
             if t == T::MHD_DAEMON_INFO_LISTEN_FD as c_int {
-                ctx.listen_fd.map(|fd| (0, MHD_DaemonInfo { listen_fd: fd }))
+                ctx.listen_fd().map(|fd| (0, MHD_DaemonInfo { listen_fd: fd }))
             } else if t == T::MHD_DAEMON_INFO_BIND_PORT as c_int {
-                ctx.listen_fd.map(|_| (1, MHD_DaemonInfo { port: ctx.port }))
+                (ctx.port != 0).then_some((1, MHD_DaemonInfo { port: ctx.port }))
             } else if t == T::MHD_DAEMON_INFO_CURRENT_CONNECTIONS as c_int {
                 Some((2, MHD_DaemonInfo { num_connections: ctx.connection_count() as c_uint }))
             } else if t == T::MHD_DAEMON_INFO_FLAGS as c_int {
                 Some((3, MHD_DaemonInfo { flags: ctx.effective_flags() }))
+            } else if t == T::MHD_DAEMON_INFO_EPOLL_FD_LINUX_ONLY as c_int {
+                d.with_external(|w| w.epoll_fd()).ok().flatten().map(|fd| (4, MHD_DaemonInfo { epoll_fd: fd }))
             } else {
-                // EPOLL_FD (issue: external epoll), KEY_SIZE/MAC_KEY_SIZE (obsolete).
+                // KEY_SIZE/MAC_KEY_SIZE are obsolete in 0.9.75 too.
                 None
             }
         }) {
@@ -202,5 +204,54 @@ pub unsafe extern "C" fn mhd_rs_get_daemon_info(daemon: *mut MHD_Daemon, info_ty
         // SAFETY: see InfoCell; the slot is only ever written with plain values.
         unsafe { *cell.0.get() = v };
         cell.0.get()
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn MHD_quiesce_daemon(daemon: *mut MHD_Daemon) -> MHD_socket {
+    guard(MHD_INVALID_SOCKET, || {
+        // SAFETY: a live handle from MHD_start_daemon.
+        let Some(h) = (unsafe { daemon_ref(daemon) }) else { return MHD_INVALID_SOCKET };
+        h.with_daemon(|d| {
+            d.quiesce().unwrap_or_else(|| {
+                d.ctx.log("MHD_quiesce_daemon: the daemon has no listening socket (or was quiesced already).");
+                MHD_INVALID_SOCKET
+            })
+        })
+        .unwrap_or(MHD_INVALID_SOCKET)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn MHD_add_connection(
+    daemon: *mut MHD_Daemon,
+    client_socket: MHD_socket,
+    addr: *const sockaddr,
+    addrlen: socklen_t,
+) -> MHD_Result {
+    guard(MHD_Result::MHD_NO, || {
+        // SAFETY: a live handle from MHD_start_daemon.
+        let Some(h) = (unsafe { daemon_ref(daemon) }) else { return MHD_Result::MHD_NO };
+        let Some(d) = h.daemon.get() else { return MHD_Result::MHD_NO };
+        if client_socket < 0 {
+            d.ctx.log("MHD_add_connection: invalid socket.");
+            return MHD_Result::MHD_NO;
+        }
+        let mut raw = RawAddr::empty();
+        let len = (addrlen as usize).min(std::mem::size_of::<libc::sockaddr_storage>());
+        if !addr.is_null() && len > 0 {
+            // SAFETY: the application passes `addrlen` readable bytes of address.
+            unsafe { ptr::copy_nonoverlapping(addr.cast::<u8>(), (&mut raw.storage as *mut libc::sockaddr_storage).cast(), len) };
+            raw.len = len as libc::socklen_t;
+        } else if let Ok(peer) = crate::sys::socket::peer_addr(client_socket) {
+            raw = peer;
+        }
+        if d.add_connection(client_socket, raw) {
+            MHD_Result::MHD_YES
+        } else {
+            // libmicrohttpd closes the socket when it cannot take it.
+            crate::sys::close(client_socket);
+            MHD_Result::MHD_NO
+        }
     })
 }

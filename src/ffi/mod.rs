@@ -15,6 +15,7 @@
 pub mod abi;
 pub mod connection;
 pub mod daemon;
+pub mod external;
 /// cbindgen:ignore
 pub mod foreign;
 /// cbindgen:ignore

@@ -7,91 +7,11 @@
 //! calls; they are not exported from the shared library (see build.rs).
 #![allow(unused_variables)]
 
-use core::ffi::{c_char, c_int, c_uint, c_ulonglong, c_void};
+use core::ffi::{c_char, c_int, c_uint, c_void};
 use core::ptr;
 
 use super::abi::*;
 use super::guard::{guard, not_implemented};
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_quiesce_daemon(daemon: *mut MHD_Daemon) -> MHD_socket {
-    guard(MHD_INVALID_SOCKET, || {
-        not_implemented("MHD_quiesce_daemon");
-        MHD_INVALID_SOCKET
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_add_connection(daemon: *mut MHD_Daemon, client_socket: MHD_socket, addr: *const sockaddr, addrlen: socklen_t) -> MHD_Result {
-    guard(MHD_Result::MHD_NO, || {
-        not_implemented("MHD_add_connection");
-        MHD_Result::MHD_NO
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_get_fdset(daemon: *mut MHD_Daemon, read_fd_set: *mut fd_set, write_fd_set: *mut fd_set, except_fd_set: *mut fd_set, max_fd: *mut MHD_socket) -> MHD_Result {
-    guard(MHD_Result::MHD_NO, || {
-        not_implemented("MHD_get_fdset");
-        MHD_Result::MHD_NO
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_get_fdset2(daemon: *mut MHD_Daemon, read_fd_set: *mut fd_set, write_fd_set: *mut fd_set, except_fd_set: *mut fd_set, max_fd: *mut MHD_socket, fd_setsize: c_uint) -> MHD_Result {
-    guard(MHD_Result::MHD_NO, || {
-        not_implemented("MHD_get_fdset2");
-        MHD_Result::MHD_NO
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_get_timeout(daemon: *mut MHD_Daemon, timeout: *mut c_ulonglong) -> MHD_Result {
-    guard(MHD_Result::MHD_NO, || {
-        not_implemented("MHD_get_timeout");
-        MHD_Result::MHD_NO
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_run(daemon: *mut MHD_Daemon) -> MHD_Result {
-    guard(MHD_Result::MHD_NO, || {
-        not_implemented("MHD_run");
-        MHD_Result::MHD_NO
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_run_wait(daemon: *mut MHD_Daemon, millisec: i32) -> MHD_Result {
-    guard(MHD_Result::MHD_NO, || {
-        not_implemented("MHD_run_wait");
-        MHD_Result::MHD_NO
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_run_from_select(daemon: *mut MHD_Daemon, read_fd_set: *const fd_set, write_fd_set: *const fd_set, except_fd_set: *const fd_set) -> MHD_Result {
-    guard(MHD_Result::MHD_NO, || {
-        not_implemented("MHD_run_from_select");
-        MHD_Result::MHD_NO
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_suspend_connection(connection: *mut MHD_Connection) {
-    guard((), || {
-        not_implemented("MHD_suspend_connection");
-        ()
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_resume_connection(connection: *mut MHD_Connection) {
-    guard((), || {
-        not_implemented("MHD_resume_connection");
-        ()
-    })
-}
 
 #[no_mangle]
 pub unsafe extern "C" fn MHD_create_response_for_upgrade(upgrade_handler: MHD_UpgradeHandler, upgrade_handler_cls: *mut c_void) -> *mut MHD_Response {

@@ -65,3 +65,9 @@ impl Drop for Epoll {
         super::close(self.fd);
     }
 }
+
+/// Removes `fd` from the epoll set `epfd` (from any thread).
+pub fn delete_from(epfd: RawFd, fd: RawFd) {
+    let mut ev = libc::epoll_event { events: 0, u64: 0 };
+    let _ = syscall!(epoll_ctl(epfd, libc::EPOLL_CTL_DEL, fd, &mut ev));
+}

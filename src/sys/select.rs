@@ -7,7 +7,9 @@ use std::os::fd::RawFd;
 
 pub const FD_SETSIZE: RawFd = libc::FD_SETSIZE as RawFd;
 
+/// Transparent over `fd_set`, so the application's sets can be used in place.
 #[derive(Clone, Copy)]
+#[repr(transparent)]
 pub struct FdSet {
     set: libc::fd_set,
 }
