@@ -11,6 +11,7 @@ pub mod ffi;
 pub mod conn;
 pub mod daemon;
 pub mod http1;
+pub mod post;
 pub mod response;
 #[allow(unsafe_code)]
 pub mod sys;

@@ -65,3 +65,27 @@ pub unsafe fn daemon_ref<'a>(p: *mut MHD_Daemon) -> Option<&'a super::daemon::Da
     // SAFETY: per the contract, a non-NULL handle points at a live DaemonHandle.
     unsafe { (p as *const super::daemon::DaemonHandle).as_ref() }
 }
+
+// `struct MHD_PostProcessor *` is a `Box<PostHandle>`.
+
+pub fn post_into_handle(h: super::post::PostHandle) -> *mut super::abi::MHD_PostProcessor {
+    Box::into_raw(Box::new(h)).cast()
+}
+
+/// # Safety
+/// `p` must be NULL or a live handle from `post_into_handle`, not used
+/// elsewhere for the duration of the borrow.
+pub unsafe fn post_mut<'a>(p: *mut super::abi::MHD_PostProcessor) -> Option<&'a mut super::post::PostHandle> {
+    // SAFETY: per the contract, a non-NULL handle points at a live PostHandle.
+    unsafe { (p as *mut super::post::PostHandle).as_mut() }
+}
+
+/// # Safety
+/// `p` must be NULL or a handle from `post_into_handle`, given back once.
+pub unsafe fn post_from_handle(p: *mut super::abi::MHD_PostProcessor) -> Option<Box<super::post::PostHandle>> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: p came from Box::into_raw in post_into_handle.
+    Some(unsafe { Box::from_raw(p as *mut super::post::PostHandle) })
+}

@@ -31,6 +31,7 @@ pub mod misc;
 pub mod names;
 /// cbindgen:ignore
 pub mod options;
+pub mod post;
 pub mod shim;
 pub mod stubs;
 pub mod util;

@@ -22,30 +22,6 @@ pub unsafe extern "C" fn MHD_create_response_for_upgrade(upgrade_handler: MHD_Up
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn MHD_create_post_processor(connection: *mut MHD_Connection, buffer_size: size_t, iter: MHD_PostDataIterator, iter_cls: *mut c_void) -> *mut MHD_PostProcessor {
-    guard(ptr::null_mut(), || {
-        not_implemented("MHD_create_post_processor");
-        ptr::null_mut()
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_post_process(pp: *mut MHD_PostProcessor, post_data: *const c_char, post_data_len: size_t) -> MHD_Result {
-    guard(MHD_Result::MHD_NO, || {
-        not_implemented("MHD_post_process");
-        MHD_Result::MHD_NO
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn MHD_destroy_post_processor(pp: *mut MHD_PostProcessor) -> MHD_Result {
-    guard(MHD_Result::MHD_NO, || {
-        not_implemented("MHD_destroy_post_processor");
-        MHD_Result::MHD_NO
-    })
-}
-
-#[no_mangle]
 pub unsafe extern "C" fn MHD_digest_auth_get_username(connection: *mut MHD_Connection) -> *mut c_char {
     guard(ptr::null_mut(), || {
         not_implemented("MHD_digest_auth_get_username");

@@ -248,7 +248,7 @@ impl PostProcessor {
 
     /// The key as C sees it (up to the first NUL after decoding).
     fn key_cstr(buf: &[u8]) -> Option<&CStr> {
-        CStr::from_bytes_until_nul(buf).ok()
+        Some(CStr::from_bytes_until_nul(buf).unwrap_or(c""))
     }
 
     fn unescape_key(&mut self) {
@@ -499,7 +499,7 @@ impl PostProcessor {
                 self.unescape_key();
             }
             let e = end_value.unwrap_or(poff);
-            let hold = last_escape.filter(|&l| e - l <= 2).map(|l| l - s);
+            let hold = last_escape.filter(|&l| e - l <= 2).and_then(|l| l.checked_sub(s));
             self.process_value(&data[s..e], hold, sink);
             self.must_ikvi = false;
         }
@@ -715,7 +715,7 @@ impl PostProcessor {
             state_changed = false;
 
             // Line ends and dashes between elements.
-            let first = self.buf[0];
+            let Some(&first) = self.buf.first() else { break };
             let mut again = false;
             let mut rn = self.skip_rn;
             if rn == SkipRn::OptN {
