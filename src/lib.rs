@@ -13,5 +13,6 @@ pub mod daemon;
 pub mod http1;
 pub mod post;
 pub mod response;
+pub mod tls;
 #[allow(unsafe_code)]
 pub mod sys;

@@ -16,7 +16,8 @@ use crate::daemon::Ctx;
 use crate::ffi::hooks::{AccessArgs, CPtr};
 use crate::http1;
 use crate::response::Response;
-use crate::sys::socket::{self, RawAddr};
+use crate::sys::socket::RawAddr;
+use crate::tls::transport::{Handshake, Transport};
 use output::Reply;
 use request::{BodyIn, Request};
 use shared::ConnShared;
@@ -41,6 +42,8 @@ pub enum Termination {
 /// Named after libmicrohttpd's connection states, collapsed to what we need.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
+    /// The TLS handshake is in progress.
+    TlsHandshake,
     /// Waiting for (the rest of) a request head.
     HeadersReceiving,
     /// The handler has seen the head; body bytes are delivered as they come.
@@ -73,6 +76,7 @@ const MAX_PASSES: usize = 32;
 pub struct Connection {
     pub shared: Box<ConnShared>,
     fd: RawFd,
+    transport: Transport,
     state: State,
     /// Received bytes live in `rbuf[rstart..rend]`.
     rbuf: Vec<u8>,
@@ -98,10 +102,21 @@ pub struct Connection {
 
 impl Connection {
     pub fn new(fd: RawFd, addr: RawAddr, daemon_handle: CPtr, waker: Arc<WorkerShared>, ctx: &Ctx) -> Connection {
+        let (transport, state) = match &ctx.tls {
+            None => (Transport::plain(fd), State::HeadersReceiving),
+            Some(tls) => match tls.session().and_then(|ssl| Transport::tls(fd, ssl).map_err(|e| e.to_string())) {
+                Ok(t) => (t, State::TlsHandshake),
+                Err(msg) => {
+                    ctx.log(&format!("Failed to set up TLS for a connection: {msg}"));
+                    (Transport::plain(fd), State::Closed(Termination::WithError))
+                }
+            },
+        };
         Connection {
             shared: Box::new(ConnShared::new(fd, addr, daemon_handle, ctx.cfg.timeout, waker)),
             fd,
-            state: State::HeadersReceiving,
+            transport,
+            state,
             rbuf: Vec::new(),
             rstart: 0,
             rend: 0,
@@ -151,6 +166,11 @@ impl Connection {
     pub fn set_ready(&mut self, readable: bool, writable: bool) {
         self.read_ready |= readable;
         self.write_ready |= writable;
+        // A TLS read that waited for the socket to take bytes (or a write
+        // that waited for bytes to arrive) is retried on that event.
+        let w = self.transport.wants;
+        self.read_ready |= w.write && writable;
+        self.write_ready |= w.read && readable;
     }
 
     pub fn is_closed(&self) -> bool {
@@ -158,8 +178,19 @@ impl Connection {
     }
 
     pub fn interest(&self) -> Interest {
+        let mut i = self.state_interest();
+        // OpenSSL may need the other direction to finish what it started,
+        // and may hold decrypted input the socket will not signal again.
+        let w = self.transport.wants;
+        i.read |= w.read && !self.peer_closed && !matches!(self.state, State::Closed(_) | State::Suspended);
+        i.write |= w.write && !matches!(self.state, State::Closed(_) | State::Suspended);
+        i
+    }
+
+    fn state_interest(&self) -> Interest {
         let room = self.rend - self.rstart < self.read_max;
         match self.state {
+            State::TlsHandshake => Interest { read: false, write: false, busy: false },
             State::HeadersReceiving | State::BodyReceiving => {
                 let read = !self.peer_closed && room;
                 let write = !self.interim.is_empty();
@@ -199,6 +230,9 @@ impl Connection {
 
     /// Does all the work possible now without blocking.
     pub fn run(&mut self, ctx: &Ctx) {
+        if self.state == State::TlsHandshake && !self.handshake(ctx) {
+            return;
+        }
         for _ in 0..MAX_PASSES {
             if self.state == State::Suspended {
                 return;
@@ -216,6 +250,28 @@ impl Connection {
             }
             if self.is_closed() || !progress {
                 return;
+            }
+        }
+    }
+
+    /// Advances the TLS handshake; true once it is complete.
+    fn handshake(&mut self, ctx: &Ctx) -> bool {
+        match self.transport.handshake() {
+            Handshake::Done => {
+                self.state = State::HeadersReceiving;
+                self.last_activity = Instant::now();
+                true
+            }
+            Handshake::Pending => {
+                // Wait for the direction OpenSSL asked for.
+                self.read_ready = false;
+                self.write_ready = false;
+                false
+            }
+            Handshake::Failed(msg) => {
+                ctx.log(&format!("TLS handshake failed: {msg}"));
+                self.state = State::Closed(Termination::WithError);
+                false
             }
         }
     }
@@ -242,7 +298,14 @@ impl Connection {
                 return false; // full: the state machine decides what that means
             }
         }
-        match socket::recv(self.fd, &mut self.rbuf[self.rend..]) {
+        match self.transport.recv(&mut self.rbuf[self.rend..]) {
+            Ok(n) if n > 0 && self.transport.pending() => {
+                // OpenSSL holds more decrypted bytes: no socket event will
+                // announce them, so stay ready.
+                self.rend += n;
+                self.last_activity = Instant::now();
+                true
+            }
             Ok(0) => {
                 self.peer_closed = true;
                 self.read_ready = false;
@@ -276,7 +339,7 @@ impl Connection {
                 !matches!(self.state, State::AwaitingResponse)
             }
             State::Replying => self.produce(ctx),
-            State::Suspended | State::Closed(_) => false,
+            State::TlsHandshake | State::Suspended | State::Closed(_) => false,
         }
     }
 
@@ -493,7 +556,8 @@ impl Connection {
         // is never read, so the connection cannot be reused.
         let early = self.state == State::BodyReceiving && !self.req.body.is_complete();
         self.shared.http_status.set(status);
-        match Reply::start(ctx, &self.req, resp, status, early, std::mem::take(&mut self.out_spare)) {
+        let sendfile = self.transport.can_sendfile();
+        match Reply::start(ctx, &self.req, resp, status, early, sendfile, std::mem::take(&mut self.out_spare)) {
             Ok(reply) => {
                 self.reply = Some(reply);
                 self.state = State::Replying;
@@ -526,7 +590,7 @@ impl Connection {
 
     fn flush(&mut self, ctx: &Ctx) -> bool {
         if !self.interim.is_empty() {
-            match socket::sendv(self.fd, &[io::IoSlice::new(&self.interim)]) {
+            match self.transport.sendv(&[io::IoSlice::new(&self.interim)]) {
                 Ok(n) => {
                     self.interim.drain(..n);
                     self.last_activity = Instant::now();
@@ -548,7 +612,7 @@ impl Connection {
         if self.state != State::Replying {
             return false;
         }
-        match reply.write(self.fd) {
+        match reply.write(&mut self.transport, self.fd) {
             Ok(output::Wrote::Some) => {
                 self.last_activity = Instant::now();
                 if reply.is_done() {
@@ -583,7 +647,7 @@ impl Connection {
             self.shared.http_status.set(0);
             self.client_aware = false;
         } else {
-            socket::shutdown_write(self.fd);
+            self.transport.shutdown();
             self.state = State::Closed(Termination::CompletedOk);
         }
     }

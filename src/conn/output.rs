@@ -10,6 +10,7 @@ use crate::ffi::hooks::ReaderResult;
 use crate::http1::{self, BodyFraming, BodySize, DateCache, ReplyParams, Version};
 use crate::response::{Body, Response};
 use crate::sys::{self, socket};
+use crate::tls::transport::Transport;
 use std::cell::RefCell;
 use std::io::{self, IoSlice};
 use std::os::fd::RawFd;
@@ -45,11 +46,13 @@ pub struct Reply {
     pos: u64,
     /// The source has nothing more to give (the last chunk is in `out`).
     source_done: bool,
+    /// File bodies may go out with sendfile (plain sockets only).
+    sendfile: bool,
 }
 
 impl Reply {
     /// Encodes the head into `out` (the connection's reusable buffer).
-    pub fn start(ctx: &Ctx, req: &Request, resp: Arc<Response>, status: u32, early: bool, mut out: Vec<u8>) -> Result<Reply, Vec<u8>> {
+    pub fn start(ctx: &Ctx, req: &Request, resp: Arc<Response>, status: u32, early: bool, sendfile: bool, mut out: Vec<u8>) -> Result<Reply, Vec<u8>> {
         out.clear();
         let version = req.version.unwrap_or(Version::Http11);
         let size = match resp.size() {
@@ -73,7 +76,7 @@ impl Reply {
         };
         let Ok(framing) = framing else { return Err(out) };
         let source_done = framing.body == BodyFraming::None;
-        Ok(Reply { resp, keep_alive: framing.keep_alive, framing: framing.body, out, out_pos: 0, pos: 0, source_done })
+        Ok(Reply { resp, keep_alive: framing.keep_alive, framing: framing.body, out, out_pos: 0, pos: 0, source_done, sendfile })
     }
 
     /// Gives the output buffer back to the connection for the next reply.
@@ -87,11 +90,11 @@ impl Reply {
 
     /// Bytes of an in-memory or file body still to send (0 for generated bodies).
     fn direct_remaining(&self) -> u64 {
-        if self.source_done {
+        if self.source_done || !self.is_direct() {
             return 0;
         }
-        match (&self.resp.body, self.framing) {
-            (Body::Owned(_) | Body::Foreign(_) | Body::Iovec { .. } | Body::File { .. }, BodyFraming::Length(n)) => n - self.pos,
+        match self.framing {
+            BodyFraming::Length(n) => n - self.pos,
             _ => 0,
         }
     }
@@ -104,8 +107,14 @@ impl Reply {
         !self.out_pending() && (self.source_done || self.direct_remaining() == 0 && self.is_direct())
     }
 
+    /// Whether the body goes out from where it lies (memory, or a file
+    /// through sendfile) rather than through the output buffer.
     fn is_direct(&self) -> bool {
-        matches!(self.resp.body, Body::Owned(_) | Body::Foreign(_) | Body::Iovec { .. } | Body::File { .. })
+        match self.resp.body {
+            Body::Owned(_) | Body::Foreign(_) | Body::Iovec { .. } => true,
+            Body::File { .. } => self.sendfile,
+            Body::Reader { .. } | Body::Pipe { .. } => false,
+        }
     }
 
     /// Fills the output buffer from a generated body (callback or pipe) once
@@ -137,6 +146,12 @@ impl Reply {
                 Ok(0) => ReaderResult::EndOfStream,
                 Ok(n) => ReaderResult::Data(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => ReaderResult::NotYet,
+                Err(_) => ReaderResult::Error,
+            },
+            // A file over TLS: read it, then encrypt.
+            Body::File { fd, offset, .. } => match sys::pread(*fd, &mut self.out[start..], offset + self.pos) {
+                Ok(0) => ReaderResult::EndOfStream,
+                Ok(n) => ReaderResult::Data(n),
                 Err(_) => ReaderResult::Error,
             },
             _ => ReaderResult::Error,
@@ -179,18 +194,18 @@ impl Reply {
     }
 
     /// Writes what is pending to the socket.
-    pub fn write(&mut self, fd: RawFd) -> io::Result<Wrote> {
+    pub fn write(&mut self, t: &mut Transport, fd: RawFd) -> io::Result<Wrote> {
         let resp = Arc::clone(&self.resp);
         let res = match &resp.body {
-            Body::Owned(v) => self.send_with(fd, &[v.as_slice()]),
-            Body::Foreign(f) => self.send_with(fd, &[f.as_slice()]),
+            Body::Owned(v) => self.send_with(t, &[v.as_slice()]),
+            Body::Foreign(f) => self.send_with(t, &[f.as_slice()]),
             Body::Iovec { parts, .. } => {
                 let slices: Vec<&[u8]> = parts.iter().map(|p| p.as_slice()).collect();
-                self.send_with(fd, &slices)
+                self.send_with(t, &slices)
             }
             Body::File { fd: file, offset, .. } => {
                 if self.out_pending() || self.direct_remaining() == 0 {
-                    self.send_with(fd, &[])
+                    self.send_with(t, &[])
                 } else {
                     let n = self.direct_remaining().min(SENDFILE_MAX as u64) as usize;
                     socket::sendfile(fd, *file, offset + self.pos, n).map(|k| {
@@ -204,7 +219,7 @@ impl Reply {
                     .map(|_| Wrote::Some)
                 }
             }
-            Body::Reader { .. } | Body::Pipe { .. } => self.send_with(fd, &[]),
+            Body::Reader { .. } | Body::Pipe { .. } => self.send_with(t, &[]),
         };
         match res {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Wrote::Blocked),
@@ -214,7 +229,7 @@ impl Reply {
 
     /// Sends the pending head/generated bytes followed by the unsent part of
     /// an in-memory body (given as its parts), in one call.
-    fn send_with(&mut self, fd: RawFd, parts: &[&[u8]]) -> io::Result<Wrote> {
+    fn send_with(&mut self, t: &mut Transport, parts: &[&[u8]]) -> io::Result<Wrote> {
         // A fixed array on the stack: no allocation per write. Bodies with
         // more parts than fit go out over several calls.
         let mut iov = [IoSlice::new(&[]); MAX_IOV];
@@ -248,7 +263,7 @@ impl Reply {
         if n_iov == 0 {
             return Ok(Wrote::Nothing);
         }
-        let mut n = socket::sendv(fd, &iov[..n_iov])?;
+        let mut n = t.sendv(&iov[..n_iov])?;
         let from_out = n.min(self.out.len() - self.out_pos);
         self.out_pos += from_out;
         n -= from_out;

@@ -62,6 +62,8 @@ pub struct Config {
     pub thread_stack_size: usize,
     /// MHD_OPTION_STRICT_FOR_CLIENT: > 0 strict, < 0 lenient, 0 default.
     pub strictness: i32,
+    /// The HTTPS options (used with MHD_USE_TLS).
+    pub tls: crate::tls::TlsOptions,
 }
 
 impl Config {
@@ -88,6 +90,7 @@ impl Config {
             thread_pool_size: 0,
             thread_stack_size: 0,
             strictness: 0,
+            tls: Default::default(),
         }
     }
 

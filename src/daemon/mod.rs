@@ -39,6 +39,8 @@ pub struct Ctx {
     next_worker: AtomicUsize,
     /// Connection threads of thread-per-connection mode, joined at stop.
     conn_threads: Mutex<Vec<JoinHandle<()>>>,
+    /// The OpenSSL server context (MHD_USE_TLS).
+    pub tls: Option<crate::tls::TlsContext>,
 }
 
 impl Ctx {
@@ -205,9 +207,6 @@ fn validate(cfg: &mut Config) -> Result<(), String> {
     if cfg.handler.is_none() {
         return Err("MHD_start_daemon: the access handler is NULL.".into());
     }
-    if cfg.has(flag::TLS) {
-        return Err("HTTPS (MHD_USE_TLS) is not implemented yet.".into());
-    }
     if cfg.has(flag::THREAD_PER_CONNECTION) {
         // Thread per connection implies an internal (accepting) thread.
         cfg.flags |= flag::INTERNAL_POLLING_THREAD;
@@ -266,6 +265,17 @@ pub fn start(mut cfg: Config, c_handle: CPtr) -> Result<Daemon, ()> {
         return Err(());
     }
     cfg.poller = choose_poller(cfg.flags);
+    let tls = if cfg.has(flag::TLS) {
+        match crate::tls::TlsContext::new(&cfg.tls) {
+            Ok(t) => Some(t),
+            Err(msg) => {
+                log_with(&cfg, &msg);
+                return Err(());
+            }
+        }
+    } else {
+        None
+    };
     let (listen_fd, port) = match open_listen(&cfg) {
         Ok(x) => x,
         Err(msg) => {
@@ -298,6 +308,7 @@ pub fn start(mut cfg: Config, c_handle: CPtr) -> Result<Daemon, ()> {
         workers: Mutex::new(Vec::new()),
         next_worker: AtomicUsize::new(0),
         conn_threads: Mutex::new(Vec::new()),
+        tls,
     });
     let fail = |ctx: &Arc<Ctx>, msg: String, threads: Vec<JoinHandle<()>>| {
         ctx.log(&msg);

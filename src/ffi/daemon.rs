@@ -35,6 +35,16 @@ impl DaemonHandle {
     }
 }
 
+/// Copies a NUL-terminated option string (PEM text, a password) out of
+/// the application's memory.
+fn c_string_bytes(p: *const core::ffi::c_char) -> Option<Vec<u8>> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: the application passes a NUL-terminated string for these options.
+    Some(unsafe { std::ffi::CStr::from_ptr(p) }.to_bytes().to_vec())
+}
+
 /// Turns the decoded options into a configuration; unsupported ones fail
 /// the start with a log line, as libmicrohttpd does.
 fn configure(cfg: &mut Config, opts: &[DaemonOption]) -> Result<(), String> {
@@ -77,20 +87,20 @@ fn configure(cfg: &mut Config, opts: &[DaemonOption]) -> Result<(), String> {
             D::StrictForClient(n) => cfg.strictness = n,
             D::ServerInsanity(_) | D::SigpipeHandledByApp(_) | D::TcpFastopenQueueSize(_) => {}
             D::DigestAuthRandom(..) | D::NonceNcSize(_) => {}
-            D::HttpsMemKey(_)
-            | D::HttpsMemCert(_)
-            | D::HttpsCredType(_)
+            D::HttpsMemKey(p) => cfg.tls.key_pem = c_string_bytes(p),
+            D::HttpsMemCert(p) => cfg.tls.cert_pem = c_string_bytes(p),
+            D::HttpsKeyPassword(p) => cfg.tls.key_password = c_string_bytes(p),
+            D::TlsNoAlpn(v) => cfg.tls.no_alpn = v != 0,
+            D::HttpsCredType(_)
             | D::HttpsPriorities(_)
             | D::HttpsMemTrust(_)
             | D::HttpsMemDhparams(_)
-            | D::HttpsKeyPassword(_)
-            | D::TlsNoAlpn(_)
             | D::GnutlsPskCredHandler(..) => {
                 if cfg.flags & flag::TLS == 0 {
                     // libmicrohttpd ignores TLS options without MHD_USE_TLS.
                     continue;
                 }
-                return Err("HTTPS options are not implemented yet".into());
+                return Err("this HTTPS option is not implemented yet".into());
             }
             D::HttpsCertCallback(_) | D::HttpsCertCallback2(_) => {
                 return Err("MHD_OPTION_HTTPS_CERT_CALLBACK(2) take GnuTLS callbacks, which this OpenSSL-based library cannot call".into());

@@ -1,0 +1,172 @@
+//! The Transport: what the connection reads from and writes to. Plain
+//! sockets are read and written directly; TLS goes through OpenSSL, whose
+//! record layer may need to read while we want to write (and the reverse)
+//! and may hold decrypted bytes the socket no longer signals.
+
+use crate::sys::socket;
+use openssl::ssl::{ErrorCode, Ssl, SslStream};
+use std::io::{self, IoSlice, Read, Write};
+use std::os::fd::RawFd;
+
+/// A non-blocking socket as OpenSSL's byte stream.
+pub struct FdStream {
+    fd: RawFd,
+}
+
+impl Read for FdStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        socket::recv(self.fd, buf)
+    }
+}
+
+impl Write for FdStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        socket::sendv(self.fd, &[IoSlice::new(buf)])
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What a TLS operation needs before it can go on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Wants {
+    pub read: bool,
+    pub write: bool,
+}
+
+pub struct Transport {
+    fd: RawFd,
+    tls: Option<Box<SslStream<FdStream>>>,
+    handshake_done: bool,
+    /// Set when the last TLS operation stopped for socket I/O in the other
+    /// direction (the readiness the loop must wait for).
+    pub wants: Wants,
+}
+
+/// Outcome of a handshake step.
+pub enum Handshake {
+    Done,
+    Pending,
+    Failed(String),
+}
+
+impl Transport {
+    pub fn plain(fd: RawFd) -> Transport {
+        Transport { fd, tls: None, handshake_done: true, wants: Wants::default() }
+    }
+
+    pub fn tls(fd: RawFd, ssl: Ssl) -> io::Result<Transport> {
+        let s = SslStream::new(ssl, FdStream { fd }).map_err(io::Error::other)?;
+        Ok(Transport { fd, tls: Some(Box::new(s)), handshake_done: false, wants: Wants { read: true, write: false } })
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    pub fn handshake_done(&self) -> bool {
+        self.handshake_done
+    }
+
+    pub fn ssl(&self) -> Option<&openssl::ssl::SslRef> {
+        self.tls.as_ref().map(|s| s.ssl())
+    }
+
+    /// Turns an OpenSSL error into WouldBlock (recording what is wanted),
+    /// end of stream, or a real error.
+    fn map_err(&mut self, e: openssl::ssl::Error) -> io::Result<usize> {
+        match e.code() {
+            ErrorCode::WANT_READ => {
+                self.wants = Wants { read: true, write: false };
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+            ErrorCode::WANT_WRITE => {
+                self.wants = Wants { read: false, write: true };
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+            ErrorCode::ZERO_RETURN => Ok(0),
+            ErrorCode::SYSCALL if e.io_error().is_none() => Ok(0), // EOF without close_notify
+            _ => Err(e.into_io_error().unwrap_or_else(io::Error::other)),
+        }
+    }
+
+    /// Advances the TLS handshake.
+    pub fn handshake(&mut self) -> Handshake {
+        let Some(s) = self.tls.as_mut() else { return Handshake::Done };
+        match s.accept() {
+            Ok(()) => {
+                self.handshake_done = true;
+                self.wants = Wants::default();
+                Handshake::Done
+            }
+            Err(e) => match e.code() {
+                ErrorCode::WANT_READ => {
+                    self.wants = Wants { read: true, write: false };
+                    Handshake::Pending
+                }
+                ErrorCode::WANT_WRITE => {
+                    self.wants = Wants { read: false, write: true };
+                    Handshake::Pending
+                }
+                _ => Handshake::Failed(e.to_string()),
+            },
+        }
+    }
+
+    /// Reads plaintext; `Ok(0)` is end of stream.
+    pub fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.tls.as_mut() {
+            None => socket::recv(self.fd, buf),
+            Some(s) => match s.ssl_read(buf) {
+                Ok(n) => {
+                    self.wants = Wants::default();
+                    Ok(n)
+                }
+                Err(e) => self.map_err(e),
+            },
+        }
+    }
+
+    /// Decrypted bytes OpenSSL holds that the socket will not signal again.
+    pub fn pending(&self) -> bool {
+        self.tls.as_ref().map_or(false, |s| s.ssl().pending() > 0)
+    }
+
+    /// Writes from the slices in order; returns how many bytes went out.
+    /// Over TLS each call writes one record from the first non-empty slice.
+    pub fn sendv(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self.tls.as_mut() {
+            None => socket::sendv(self.fd, bufs),
+            Some(s) => {
+                let Some(first) = bufs.iter().find(|b| !b.is_empty()) else { return Ok(0) };
+                match s.ssl_write(first) {
+                    Ok(n) => {
+                        self.wants = Wants::default();
+                        Ok(n)
+                    }
+                    Err(e) => match self.map_err(e) {
+                        Ok(_) => Err(io::ErrorKind::BrokenPipe.into()),
+                        other => other,
+                    },
+                }
+            }
+        }
+    }
+
+    /// Whether body bytes may go straight from a file to the socket.
+    pub fn can_sendfile(&self) -> bool {
+        self.tls.is_none()
+    }
+
+    /// Orderly close of our sending side: close_notify over TLS (best
+    /// effort, never blocking), then a TCP half-close.
+    pub fn shutdown(&mut self) {
+        if let Some(s) = self.tls.as_mut() {
+            if self.handshake_done {
+                let _ = s.shutdown();
+            }
+        }
+        socket::shutdown_write(self.fd);
+    }
+}
