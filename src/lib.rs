@@ -8,6 +8,7 @@
 #[allow(unsafe_code)]
 pub mod ffi;
 
+pub mod auth;
 pub mod conn;
 pub mod daemon;
 pub mod http1;

@@ -64,6 +64,10 @@ pub struct Config {
     pub strictness: i32,
     /// The HTTPS options (used with MHD_USE_TLS).
     pub tls: crate::tls::TlsOptions,
+    /// MHD_OPTION_DIGEST_AUTH_RANDOM: bytes mixed into digest-auth nonces.
+    pub digest_random: Vec<u8>,
+    /// MHD_OPTION_NONCE_NC_SIZE: slots of the digest-auth nonce table.
+    pub nonce_nc_size: usize,
 }
 
 impl Config {
@@ -90,6 +94,8 @@ impl Config {
             thread_pool_size: 0,
             thread_stack_size: 0,
             strictness: 0,
+            digest_random: Vec::new(),
+            nonce_nc_size: 4,
             tls: Default::default(),
         }
     }

@@ -41,6 +41,8 @@ pub struct Ctx {
     conn_threads: Mutex<Vec<JoinHandle<()>>>,
     /// The OpenSSL server context (MHD_USE_TLS).
     pub tls: Option<crate::tls::TlsContext>,
+    /// Digest-auth nonce counts (MHD_OPTION_NONCE_NC_SIZE slots).
+    pub nonces: crate::auth::NonceTable,
 }
 
 impl Ctx {
@@ -297,6 +299,7 @@ pub fn start(mut cfg: Config, c_handle: CPtr) -> Result<Daemon, ()> {
     let n_workers = if cfg.thread_pool_size > 1 { cfg.thread_pool_size } else { 1 };
     let stack = cfg.thread_stack_size;
     let ctx = Arc::new(Ctx {
+        nonces: crate::auth::NonceTable::new(cfg.nonce_nc_size),
         cfg,
         c_handle,
         shutdown: AtomicBool::new(false),

@@ -86,7 +86,11 @@ fn configure(cfg: &mut Config, opts: &[DaemonOption]) -> Result<(), String> {
             D::ListenBacklogSize(n) => cfg.listen_backlog = n.min(i32::MAX as u32) as i32,
             D::StrictForClient(n) => cfg.strictness = n,
             D::ServerInsanity(_) | D::SigpipeHandledByApp(_) | D::TcpFastopenQueueSize(_) => {}
-            D::DigestAuthRandom(..) | D::NonceNcSize(_) => {}
+            D::DigestAuthRandom(n, p) => {
+                // SAFETY: the application passes `n` readable bytes at `p`.
+                cfg.digest_random = if p.is_null() { Vec::new() } else { unsafe { std::slice::from_raw_parts(p.cast::<u8>(), n) }.to_vec() };
+            }
+            D::NonceNcSize(n) => cfg.nonce_nc_size = n as usize,
             D::HttpsMemKey(p) => cfg.tls.key_pem = c_string_bytes(p),
             D::HttpsMemCert(p) => cfg.tls.cert_pem = c_string_bytes(p),
             D::HttpsKeyPassword(p) => cfg.tls.key_password = c_string_bytes(p),

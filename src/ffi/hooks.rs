@@ -68,7 +68,10 @@ impl AccessHandler {
     pub fn call(&self, a: &AccessArgs) -> bool {
         // SAFETY: all pointers come from live connection storage (see AccessArgs).
         let Some(f) = self.f else { return false };
-        let r = unsafe { f(self.cls.0, a.connection, a.url, a.method, a.version, a.upload_data, a.upload_data_size, a.con_cls) };
+        // The auth functions need the method and URL (see ffi::auth).
+        let r = super::auth::in_request(a.connection, a.url, a.method, || unsafe {
+            f(self.cls.0, a.connection, a.url, a.method, a.version, a.upload_data, a.upload_data_size, a.con_cls)
+        });
         r == MHD_YES
     }
 }

@@ -13,6 +13,7 @@
 #![allow(non_snake_case)]
 
 pub mod abi;
+pub mod auth;
 pub mod connection;
 pub mod daemon;
 pub mod external;

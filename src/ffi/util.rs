@@ -64,6 +64,9 @@ pub extern "C" fn MHD_is_feature_supported(feature: MHD_FEATUREInt) -> MHD_Resul
             F::MHD_FEATURE_AUTOSUPPRESS_SIGPIPE,
             F::MHD_FEATURE_SENDFILE,
             F::MHD_FEATURE_THREADS,
+            F::MHD_FEATURE_BASIC_AUTH,
+            F::MHD_FEATURE_DIGEST_AUTH,
+            F::MHD_FEATURE_POSTPROCESSOR,
         ];
         if yes.iter().any(|f| *f as c_int == feature) {
             MHD_Result::MHD_YES
