@@ -22,8 +22,9 @@ TARGET  := $(or $(CARGO_TARGET_DIR),target)/release
 GEN_HDR := $(TARGET)/include/microhttpd.h
 SONAME  := libmicrohttpd.so.12
 DEBIAN_HDR ?= /usr/include/microhttpd.h
-# What a static link needs besides libmicrohttpd.a (rustc --print native-static-libs).
-LIBS_PRIVATE := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+# What a static link needs besides libmicrohttpd.a (rustc --print native-static-libs;
+# OpenSSL for HTTPS and the auth hashes).
+LIBS_PRIVATE := -lssl -lcrypto -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
 .PHONY: all build header header-check check-exports abi-check compile-only shim-test \
         install uninstall check-install check check-reference deps examples demo clean
