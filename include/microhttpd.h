@@ -355,6 +355,18 @@ enum MHD_ConnectionInfoType {
   MHD_CONNECTION_INFO_CONNECTION_TIMEOUT = 9,
   MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE = 10,
   MHD_CONNECTION_INFO_HTTP_STATUS = 11,
+  /*
+   libmicrohttpd-rs only (HTTPS goes through OpenSSL): the connection's
+   OpenSSL `SSL *` in `tls_session`, NULL before the handshake and on
+   plain connections. (MHD_CONNECTION_INFO_GNUTLS_SESSION is always NULL.)
+   */
+  MHD_CONNECTION_INFO_OPENSSL_SSL = 1000,
+  /*
+   libmicrohttpd-rs only: the client's certificate (OpenSSL `X509 *`,
+   verified against MHD_OPTION_HTTPS_MEM_TRUST) in `client_cert`; NULL
+   when the client sent none. Valid while the connection lives; do not free.
+   */
+  MHD_CONNECTION_INFO_OPENSSL_PEER_CERT = 1001,
 };
 
 /*

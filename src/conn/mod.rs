@@ -256,7 +256,7 @@ impl Connection {
 
     /// Advances the TLS handshake; true once it is complete.
     fn handshake(&mut self, ctx: &Ctx) -> bool {
-        match self.transport.handshake() {
+        match self.transport.handshake(&self.shared) {
             Handshake::Done => {
                 self.state = State::HeadersReceiving;
                 self.last_activity = Instant::now();

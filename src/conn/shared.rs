@@ -12,7 +12,8 @@ use crate::ffi::hooks::CPtr;
 use crate::ffi::info::InfoSlot;
 use crate::response::Response;
 use crate::sys::socket::RawAddr;
-use std::cell::{Cell, RefCell};
+use crate::tls::TlsInfo;
+use std::cell::{Cell, OnceCell, RefCell};
 use crate::daemon::worker::WorkerShared;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,6 +52,9 @@ pub struct ConnShared {
     pub resume_requested: AtomicBool,
     /// The loop that serves this connection, to wake it on resume.
     pub waker: Arc<WorkerShared>,
+    /// TLS facts for MHD_get_connection_info, set once the handshake is
+    /// done (by `Transport::handshake`); empty on plain connections.
+    pub tls: OnceCell<TlsInfo>,
 }
 
 impl ConnShared {
@@ -73,6 +77,7 @@ impl ConnShared {
             suspended: AtomicBool::new(false),
             resume_requested: AtomicBool::new(false),
             waker,
+            tls: OnceCell::new(),
         }
     }
 

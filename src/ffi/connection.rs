@@ -277,9 +277,29 @@ pub unsafe extern "C" fn mhd_rs_get_connection_info(
                 return ptr::null();
             }
             MHD_ConnectionInfo { http_status: s }
+        } else if t == T::MHD_CONNECTION_INFO_CIPHER_ALGO as c_int {
+            // gnutls_cipher_algorithm_t values (see tls::TlsInfo).
+            let Some(i) = c.tls.get() else { return ptr::null() };
+            MHD_ConnectionInfo { cipher_algorithm: i.cipher }
+        } else if t == T::MHD_CONNECTION_INFO_PROTOCOL as c_int {
+            // gnutls_protocol_t values: GNUTLS_TLS1_2 = 4, GNUTLS_TLS1_3 = 5.
+            let Some(i) = c.tls.get() else { return ptr::null() };
+            MHD_ConnectionInfo { protocol: i.protocol }
+        } else if t == T::MHD_CONNECTION_INFO_OPENSSL_SSL as c_int {
+            let Some(i) = c.tls.get() else { return ptr::null() };
+            MHD_ConnectionInfo { tls_session: i.ssl.0 }
+        } else if t == T::MHD_CONNECTION_INFO_OPENSSL_PEER_CERT as c_int {
+            let Some(i) = c.tls.get() else { return ptr::null() };
+            let p = i.peer_cert_ptr();
+            if p.is_null() {
+                return ptr::null();
+            }
+            MHD_ConnectionInfo { client_cert: p }
         } else {
-            // TLS information (cipher, protocol, session, certificate) does
-            // not exist on a plain connection.
+            // MHD_CONNECTION_INFO_GNUTLS_SESSION: there is no GnuTLS session
+            // (an OpenSSL object handed to GnuTLS calls would crash them);
+            // MHD_CONNECTION_INFO_GNUTLS_CLIENT_CERT: never implemented in
+            // libmicrohttpd either. Both are NULL, as is any unknown type.
             return ptr::null();
         };
         c.info.set(v)

@@ -91,23 +91,27 @@ fn configure(cfg: &mut Config, opts: &[DaemonOption]) -> Result<(), String> {
                 cfg.digest_random = if p.is_null() { Vec::new() } else { unsafe { std::slice::from_raw_parts(p.cast::<u8>(), n) }.to_vec() };
             }
             D::NonceNcSize(n) => cfg.nonce_nc_size = n as usize,
+            // libmicrohttpd ignores (with a log line) the TLS options below
+            // when MHD_USE_TLS is not set.
+            _ if cfg.flags & flag::TLS == 0 && o.is_tls_only() => {
+                daemon::log_with(cfg, "MHD HTTPS option passed to MHD but MHD_USE_TLS not set.");
+            }
             D::HttpsMemKey(p) => cfg.tls.key_pem = c_string_bytes(p),
             D::HttpsMemCert(p) => cfg.tls.cert_pem = c_string_bytes(p),
             D::HttpsKeyPassword(p) => cfg.tls.key_password = c_string_bytes(p),
             D::TlsNoAlpn(v) => cfg.tls.no_alpn = v != 0,
-            D::HttpsCredType(_)
-            | D::HttpsPriorities(_)
-            | D::HttpsMemTrust(_)
-            | D::HttpsMemDhparams(_)
-            | D::GnutlsPskCredHandler(..) => {
-                if cfg.flags & flag::TLS == 0 {
-                    // libmicrohttpd ignores TLS options without MHD_USE_TLS.
-                    continue;
-                }
-                return Err("this HTTPS option is not implemented yet".into());
+            D::HttpsCredType(n) => cfg.tls.cred_type = n,
+            D::HttpsPriorities(p) => {
+                cfg.tls.priorities = c_string_bytes(p).map(|b| String::from_utf8_lossy(&b).into_owned());
             }
+            D::HttpsMemTrust(p) => cfg.tls.trust_pem = c_string_bytes(p),
+            D::HttpsMemDhparams(p) => cfg.tls.dhparams_pem = c_string_bytes(p),
+            D::GnutlsPskCredHandler(f, cls) => cfg.tls.psk = PskCredentials::new(f, cls),
             D::HttpsCertCallback(_) | D::HttpsCertCallback2(_) => {
-                return Err("MHD_OPTION_HTTPS_CERT_CALLBACK(2) take GnuTLS callbacks, which this OpenSSL-based library cannot call".into());
+                return Err("MHD_OPTION_HTTPS_CERT_CALLBACK and MHD_OPTION_HTTPS_CERT_CALLBACK2 take GnuTLS callbacks, \
+                            which this OpenSSL-based library cannot call; give one certificate with \
+                            MHD_OPTION_HTTPS_MEM_CERT and MHD_OPTION_HTTPS_MEM_KEY instead (no per-name (SNI) selection is offered)"
+                    .into());
             }
         }
     }

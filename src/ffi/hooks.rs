@@ -49,6 +49,7 @@ hook!(Unescaper, MHD_UnescapeCallback);
 hook!(Logger, MHD_LogCallback);
 hook!(ContentReader, MHD_ContentReaderCallback);
 hook!(FreeCallback, MHD_ContentReaderFreeCallback);
+hook!(PskCredentials, MHD_PskServerCredentialsCallback);
 
 /// Raw pointers the state machine builds for one access-handler call; they
 /// point into the connection's own storage and stay valid for the call.
@@ -134,6 +135,35 @@ impl Unescaper {
         // SAFETY: `s` is a NUL-terminated, writable buffer the callback may shorten.
         let n = unsafe { f(self.cls.0, connection, s.as_mut_ptr().cast()) };
         n.min(s.len().saturating_sub(1))
+    }
+}
+
+impl PskCredentials {
+    /// MHD_OPTION_GNUTLS_PSK_CRED_HANDLER: asks the application for the key
+    /// of `identity` and copies it into `out` (OpenSSL's buffer). Returns
+    /// the key length, or None when the application refused or the key
+    /// does not fit. The application's malloc()ed key is freed here, as
+    /// libmicrohttpd does.
+    pub fn call(&self, connection: *mut MHD_Connection, identity: &[u8], out: &mut [u8]) -> Option<usize> {
+        let f = self.f?;
+        let id = std::ffi::CString::new(identity).ok()?;
+        let mut psk: *mut c_void = std::ptr::null_mut();
+        let mut size: usize = 0;
+        // SAFETY: identity is NUL-terminated and lives for the call; the
+        // out-pointers are our locals.
+        let r = unsafe { f(self.cls.0, connection, id.as_ptr(), &mut psk, &mut size) };
+        // On failure the key is not ours to free (libmicrohttpd's rule too).
+        if r != 0 || psk.is_null() {
+            return None;
+        }
+        let n = (size <= out.len()).then_some(size);
+        if let Some(n) = n {
+            // SAFETY: the application returned `size` readable bytes at `psk`.
+            out[..n].copy_from_slice(unsafe { std::slice::from_raw_parts(psk.cast::<u8>(), n) });
+        }
+        // SAFETY: the callback contract: allocated with malloc(), freed by us.
+        unsafe { libc::free(psk) };
+        n
     }
 }
 

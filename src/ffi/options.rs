@@ -55,6 +55,26 @@ pub enum DaemonOption {
     TlsNoAlpn(c_int),
 }
 
+impl DaemonOption {
+    /// The HTTPS options, which only mean something with MHD_USE_TLS.
+    pub fn is_tls_only(&self) -> bool {
+        matches!(
+            self,
+            DaemonOption::HttpsMemKey(_)
+                | DaemonOption::HttpsMemCert(_)
+                | DaemonOption::HttpsKeyPassword(_)
+                | DaemonOption::HttpsCredType(_)
+                | DaemonOption::HttpsPriorities(_)
+                | DaemonOption::HttpsMemTrust(_)
+                | DaemonOption::HttpsMemDhparams(_)
+                | DaemonOption::GnutlsPskCredHandler(..)
+                | DaemonOption::HttpsCertCallback(_)
+                | DaemonOption::HttpsCertCallback2(_)
+                | DaemonOption::TlsNoAlpn(_)
+        )
+    }
+}
+
 /// View the shim's array as a slice.
 ///
 /// # Safety

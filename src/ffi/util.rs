@@ -67,6 +67,10 @@ pub extern "C" fn MHD_is_feature_supported(feature: MHD_FEATUREInt) -> MHD_Resul
             F::MHD_FEATURE_BASIC_AUTH,
             F::MHD_FEATURE_DIGEST_AUTH,
             F::MHD_FEATURE_POSTPROCESSOR,
+            // HTTPS through OpenSSL (MHD_USE_TLS, the MHD_OPTION_HTTPS_* options);
+            // not HTTPS_CERT_CALLBACK(2), which take GnuTLS callbacks.
+            F::MHD_FEATURE_TLS,
+            F::MHD_FEATURE_HTTPS_KEY_PASSWORD,
         ];
         if yes.iter().any(|f| *f as c_int == feature) {
             MHD_Result::MHD_YES

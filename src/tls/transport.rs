@@ -3,7 +3,10 @@
 //! record layer may need to read while we want to write (and the reverse)
 //! and may hold decrypted bytes the socket no longer signals.
 
+use crate::conn::shared::ConnShared;
+use crate::ffi::hooks::CPtr;
 use crate::sys::socket;
+use crate::tls::TlsInfo;
 use openssl::ssl::{ErrorCode, Ssl, SslStream};
 use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::RawFd;
@@ -39,6 +42,8 @@ pub struct Transport {
     fd: RawFd,
     tls: Option<Box<SslStream<FdStream>>>,
     handshake_done: bool,
+    /// The session knows its connection (for the PSK callback).
+    conn_attached: bool,
     /// Set when the last TLS operation stopped for socket I/O in the other
     /// direction (the readiness the loop must wait for).
     pub wants: Wants,
@@ -53,12 +58,15 @@ pub enum Handshake {
 
 impl Transport {
     pub fn plain(fd: RawFd) -> Transport {
-        Transport { fd, tls: None, handshake_done: true, wants: Wants::default() }
+        Transport { fd, tls: None, handshake_done: true, conn_attached: true, wants: Wants::default() }
     }
 
-    pub fn tls(fd: RawFd, ssl: Ssl) -> io::Result<Transport> {
+    pub fn tls(fd: RawFd, mut ssl: Ssl) -> io::Result<Transport> {
+        // The connection's C handle is filled in at the first handshake step.
+        let idx = crate::tls::conn_index().map_err(io::Error::other)?;
+        ssl.set_ex_data(idx, std::sync::OnceLock::new());
         let s = SslStream::new(ssl, FdStream { fd }).map_err(io::Error::other)?;
-        Ok(Transport { fd, tls: Some(Box::new(s)), handshake_done: false, wants: Wants { read: true, write: false } })
+        Ok(Transport { fd, tls: Some(Box::new(s)), handshake_done: false, conn_attached: false, wants: Wants { read: true, write: false } })
     }
 
     pub fn is_tls(&self) -> bool {
@@ -91,13 +99,23 @@ impl Transport {
         }
     }
 
-    /// Advances the TLS handshake.
-    pub fn handshake(&mut self) -> Handshake {
+    /// Advances the TLS handshake. The connection's public part is where
+    /// the PSK callback finds the `struct MHD_Connection *` it passes to the
+    /// application, and where the session facts for MHD_get_connection_info
+    /// are stored once the handshake is done.
+    pub fn handshake(&mut self, shared: &ConnShared) -> Handshake {
         let Some(s) = self.tls.as_mut() else { return Handshake::Done };
+        if !self.conn_attached {
+            self.conn_attached = true;
+            if let Some(cell) = crate::tls::conn_index().ok().and_then(|idx| s.ssl().ex_data(idx)) {
+                let _ = cell.set(CPtr(shared.c_ptr().cast()));
+            }
+        }
         match s.accept() {
             Ok(()) => {
                 self.handshake_done = true;
                 self.wants = Wants::default();
+                let _ = shared.tls.set(TlsInfo::of(s.ssl()));
                 Handshake::Done
             }
             Err(e) => match e.code() {
