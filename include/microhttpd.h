@@ -696,6 +696,10 @@ struct MHD_PostProcessor *MHD_create_post_processor(struct MHD_Connection *conne
                                                     MHD_PostDataIterator iter,
                                                     void *iter_cls);
 
+/*
+ The event-mask upgrade API of design/UPGRADE.md (not libmicrohttpd's
+ later socket-based API of the same name).
+ */
 struct MHD_Response *MHD_create_response_for_upgrade(MHD_UpgradeHandler upgrade_handler,
                                                      void *upgrade_handler_cls);
 

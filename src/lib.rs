@@ -15,5 +15,6 @@ pub mod http1;
 pub mod post;
 pub mod response;
 pub mod tls;
+pub mod upgrade;
 #[allow(unsafe_code)]
 pub mod sys;

@@ -11,6 +11,7 @@ pub mod shared;
 pub mod values;
 mod output;
 mod request;
+mod upgraded;
 
 use crate::daemon::Ctx;
 use crate::ffi::hooks::{AccessArgs, CPtr};
@@ -55,6 +56,8 @@ enum State {
     /// The application suspended the connection; nothing happens until it
     /// resumes it (the state to return to is kept in `resume_to`).
     Suspended,
+    /// After a 101: the application's protocol, through the upgrade handler.
+    Upgraded,
     /// Done; the owner finalizes and frees the connection.
     Closed(Termination),
 }
@@ -98,6 +101,8 @@ pub struct Connection {
     completion_sent: bool,
     /// The state a suspended connection returns to.
     resume_to: State,
+    /// The upgrade handler's state once upgraded.
+    up: Option<Box<crate::upgrade::UpgradeState>>,
 }
 
 impl Connection {
@@ -132,6 +137,7 @@ impl Connection {
             client_aware: false,
             completion_sent: false,
             resume_to: State::HeadersReceiving,
+            up: None,
         }
     }
 
@@ -190,6 +196,7 @@ impl Connection {
     fn state_interest(&self) -> Interest {
         let room = self.rend - self.rstart < self.read_max;
         match self.state {
+            State::Upgraded => self.upgraded_interest(),
             State::TlsHandshake => Interest { read: false, write: false, busy: false },
             State::HeadersReceiving | State::BodyReceiving => {
                 let read = !self.peer_closed && room;
@@ -209,7 +216,9 @@ impl Connection {
 
     /// When the connection times out if nothing happens.
     pub fn deadline(&self) -> Option<Instant> {
-        if self.state == State::Suspended {
+        // Suspended connections wait for the application; upgraded ones
+        // belong to the application's protocol, which owns liveness.
+        if matches!(self.state, State::Suspended | State::Upgraded) {
             return None;
         }
         let t = self.shared.timeout.get();
@@ -233,6 +242,9 @@ impl Connection {
         if self.state == State::TlsHandshake && !self.handshake(ctx) {
             return;
         }
+        if self.state == State::Upgraded {
+            return self.run_upgraded(ctx);
+        }
         for _ in 0..MAX_PASSES {
             if self.state == State::Suspended {
                 return;
@@ -247,6 +259,9 @@ impl Connection {
             }
             if self.write_ready && (!self.interim.is_empty() || self.state == State::Replying) {
                 progress |= self.flush(ctx);
+            }
+            if self.state == State::Upgraded {
+                return self.run_upgraded(ctx);
             }
             if self.is_closed() || !progress {
                 return;
@@ -339,7 +354,7 @@ impl Connection {
                 !matches!(self.state, State::AwaitingResponse)
             }
             State::Replying => self.produce(ctx),
-            State::TlsHandshake | State::Suspended | State::Closed(_) => false,
+            State::TlsHandshake | State::Suspended | State::Upgraded | State::Closed(_) => false,
         }
     }
 
@@ -375,6 +390,7 @@ impl Connection {
         }
         self.rstart += bounds.end;
         self.shared.header_size.set(bounds.end - bounds.start);
+        self.shared.http11.set(self.req.version == Some(http1::Version::Http11));
         self.begin_request(ctx);
         true
     }
@@ -634,6 +650,14 @@ impl Connection {
 
     /// The whole reply is with the OS: complete the request.
     fn finish_reply(&mut self, ctx: &Ctx) {
+        if let Some(hook) = self.reply.as_ref().and_then(|r| r.upgrade_hook()) {
+            // The whole 101 head is with the OS: the request completes only
+            // when the upgraded connection ends.
+            if let Some(r) = self.reply.take() {
+                self.out_spare = r.into_buffer();
+            }
+            return self.enter_upgraded(ctx, hook);
+        }
         let keep_alive = self.reply.as_ref().map_or(false, |r| r.keep_alive) && !ctx.is_shutting_down();
         // The completion callback runs while the response is still alive:
         // libmicrohttpd frees the response after notifying the application.
@@ -676,6 +700,7 @@ impl Connection {
             State::Closed(c) => c,
             _ => Termination::WithError,
         };
+        self.finalize_upgraded(ctx);
         self.notify_completed(ctx, code);
         self.reply = None;
         let queued = self.shared.queued.borrow_mut().take();

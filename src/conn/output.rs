@@ -59,10 +59,19 @@ impl Reply {
             Some(n) => BodySize::Known(n),
             None => BodySize::Unknown,
         };
-        let keep_alive = req.keep_alive && !early && !ctx.is_shutting_down();
+        let upgrade = resp.upgrade_hook().is_some();
+        // A 101 keeps the connection (for the application's protocol) and
+        // says `Connection: Upgrade` unless the application set a Connection
+        // header itself (design/UPGRADE.md).
+        let keep_alive = upgrade || (req.keep_alive && !early && !ctx.is_shutting_down());
+        let extra: Option<(&[u8], &[u8])> = if upgrade && !resp.with_fields(|fs| fs.iter().any(|f| !f.footer && f.name().eq_ignore_ascii_case(b"connection"))) {
+            Some((b"Connection", b"Upgrade"))
+        } else {
+            None
+        };
         let encode = |date: Option<&[u8]>, out: &mut Vec<u8>| {
             let p = ReplyParams { status, version, head_request: req.is_head, keep_alive, body: size, date };
-            resp.with_fields(|fs| http1::encode_head(&p, fs.iter().filter(|f| !f.footer).map(|f| (f.name(), f.value())), out))
+            resp.with_fields(|fs| http1::encode_head(&p, fs.iter().filter(|f| !f.footer).map(|f| (f.name(), f.value())).chain(extra), out))
         };
         let framing = if ctx.cfg.flags & flag::SUPPRESS_DATE_NO_CLOCK != 0 {
             encode(None, &mut out)
@@ -77,6 +86,10 @@ impl Reply {
         let Ok(framing) = framing else { return Err(out) };
         let source_done = framing.body == BodyFraming::None;
         Ok(Reply { resp, keep_alive: framing.keep_alive, framing: framing.body, out, out_pos: 0, pos: 0, source_done, sendfile })
+    }
+
+    pub fn upgrade_hook(&self) -> Option<crate::ffi::hooks::UpgradeHook> {
+        self.resp.upgrade_hook()
     }
 
     /// Gives the output buffer back to the connection for the next reply.
@@ -114,6 +127,7 @@ impl Reply {
             Body::Owned(_) | Body::Foreign(_) | Body::Iovec { .. } => true,
             Body::File { .. } => self.sendfile,
             Body::Reader { .. } | Body::Pipe { .. } => false,
+            Body::Upgrade(_) => true,
         }
     }
 
@@ -219,7 +233,7 @@ impl Reply {
                     .map(|_| Wrote::Some)
                 }
             }
-            Body::Reader { .. } | Body::Pipe { .. } => self.send_with(t, &[]),
+            Body::Reader { .. } | Body::Pipe { .. } | Body::Upgrade(_) => self.send_with(t, &[]),
         };
         match res {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Wrote::Blocked),

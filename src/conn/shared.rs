@@ -52,6 +52,10 @@ pub struct ConnShared {
     pub resume_requested: AtomicBool,
     /// The loop that serves this connection, to wake it on resume.
     pub waker: Arc<WorkerShared>,
+    /// The current request is HTTP/1.1 (an upgrade needs it).
+    pub http11: Cell<bool>,
+    /// The connection speaks the application's protocol (design/UPGRADE.md).
+    pub upgraded: AtomicBool,
     /// TLS facts for MHD_get_connection_info, set once the handshake is
     /// done (by `Transport::handshake`); empty on plain connections.
     pub tls: OnceCell<TlsInfo>,
@@ -77,6 +81,8 @@ impl ConnShared {
             suspended: AtomicBool::new(false),
             resume_requested: AtomicBool::new(false),
             waker,
+            http11: Cell::new(false),
+            upgraded: AtomicBool::new(false),
             tls: OnceCell::new(),
         }
     }
@@ -84,7 +90,8 @@ impl ConnShared {
     /// MHD_resume_connection: thread-safe; wakes the serving loop.
     /// Returns false if the connection is not suspended.
     pub fn request_resume(&self) -> bool {
-        if !self.suspended.load(Ordering::Acquire) {
+        // An upgraded connection may be woken without being suspended.
+        if !self.suspended.load(Ordering::Acquire) && !self.upgraded.load(Ordering::Acquire) {
             return false;
         }
         self.resume_requested.store(true, Ordering::Release);

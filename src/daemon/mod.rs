@@ -160,8 +160,8 @@ pub fn log_with(cfg: &Config, msg: &str) {
 /// How the daemon's event loops run.
 enum Loops {
     /// Internal threads: one polling thread, a pool, or an accept thread
-    /// for thread-per-connection.
-    Threads(Vec<JoinHandle<()>>),
+    /// for thread-per-connection (taken out and joined at stop).
+    Threads(Mutex<Vec<JoinHandle<()>>>),
     /// The application drives the one loop through `MHD_run*`.
     External(Mutex<Worker>),
 }
@@ -359,7 +359,7 @@ pub fn start(mut cfg: Config, c_handle: CPtr) -> Result<Daemon, ()> {
             Err(e) => return fail(&ctx, format!("Failed to create a polling thread: {e}"), threads),
         }
     }
-    Ok(Daemon { ctx, loops: Loops::Threads(threads) })
+    Ok(Daemon { ctx, loops: Loops::Threads(Mutex::new(threads)) })
 }
 
 impl Ctx {
@@ -382,16 +382,19 @@ pub enum ExternalError {
 
 impl Daemon {
     /// Stops every thread; returns when no callback can run any more.
-    pub fn stop(self) {
+    /// Takes `&self` so the daemon stays in place (callbacks running during
+    /// the stop may still reach it through its C handle).
+    pub fn stop(&self) {
         self.ctx.shutdown.store(true, Ordering::Release);
         self.ctx.wake_all();
-        match self.loops {
+        match &self.loops {
             Loops::Threads(threads) => {
+                let threads = std::mem::take(&mut *threads.lock().unwrap_or_else(|e| e.into_inner()));
                 for t in threads {
                     let _ = t.join();
                 }
             }
-            Loops::External(w) => w.into_inner().unwrap_or_else(|e| e.into_inner()).close_all(),
+            Loops::External(w) => w.lock().unwrap_or_else(|e| e.into_inner()).close_all(),
         }
         let threads = std::mem::take(&mut *self.ctx.conn_threads.lock().unwrap_or_else(|e| e.into_inner()));
         for t in threads {

@@ -91,6 +91,9 @@ pub struct Worker {
     ready: Vec<(usize, bool, bool)>,
     /// Slots of suspended connections, checked for resumption when woken.
     suspended: Vec<usize>,
+    /// Slots of upgraded connections, told when a round completes
+    /// (EXTERNAL and resume wake-ups of design/UPGRADE.md).
+    upgraded: Vec<usize>,
     next_timeout_scan: Instant,
 }
 
@@ -127,6 +130,7 @@ impl Worker {
             busy: Vec::new(),
             ready: Vec::new(),
             suspended: Vec::new(),
+            upgraded: Vec::new(),
             next_timeout_scan: Instant::now(),
         })
     }
@@ -192,6 +196,7 @@ impl Worker {
         if listen_ready {
             self.accept();
         }
+        self.complete_round();
         if let (Some(fd), Backend::Epoll(ep)) = (self.epoll_listen, &self.backend) {
             if self.listen_fd() != Some(fd) {
                 ep.delete(fd);
@@ -368,9 +373,35 @@ impl Worker {
             if !self.suspended.contains(&slot) {
                 self.suspended.push(slot);
             }
+        } else if c.is_upgraded() && !self.upgraded.contains(&slot) {
+            self.upgraded.push(slot);
+            if c.interest().busy && matches!(self.backend, Backend::Epoll(_)) && !self.busy.contains(&slot) {
+                self.busy.push(slot);
+            }
         } else if c.interest().busy && matches!(self.backend, Backend::Epoll(_)) && !self.busy.contains(&slot) {
             // Edge-triggered epoll will not report this again: remember it.
             self.busy.push(slot);
+        }
+    }
+
+    /// Tells every upgraded connection that a round is over, and runs
+    /// those that became due.
+    fn complete_round(&mut self) {
+        let mut i = 0;
+        while i < self.upgraded.len() {
+            let slot = self.upgraded[i];
+            match self.conns[slot].as_mut() {
+                Some(c) if c.is_upgraded() => {
+                    c.round_completed();
+                    if c.interest().busy {
+                        self.run_conn(slot);
+                    }
+                    i += 1;
+                }
+                _ => {
+                    self.upgraded.swap_remove(i);
+                }
+            }
         }
     }
 
@@ -459,6 +490,7 @@ impl Worker {
         }
         self.busy.retain(|&s| s != slot);
         self.suspended.retain(|&s| s != slot);
+        self.upgraded.retain(|&s| s != slot);
         c.finalize(&self.ctx);
         if let Some(n) = self.ctx.cfg.notify_connection {
             n.call(c.shared.c_ptr(), c.shared.socket_context_ptr(), false);

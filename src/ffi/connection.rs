@@ -231,6 +231,17 @@ pub unsafe extern "C" fn MHD_queue_response(
         if !(100..=999).contains(&status_code) {
             return MHD_Result::MHD_NO;
         }
+        // design/UPGRADE.md: an upgrade response goes out only as a 101 to
+        // an HTTP/1.1 request that asked for an upgrade; a refusal leaves
+        // the connection as it was.
+        if r.upgrade_hook().is_some() {
+            let asked = c.values.try_borrow().map_or(false, |v| v.lookup(kind::HEADER, Some(b"Upgrade")).is_some());
+            if status_code != 101 || !c.http11.get() || !asked {
+                return MHD_Result::MHD_NO;
+            }
+        } else if status_code == 101 {
+            return MHD_Result::MHD_NO;
+        }
         let mut q = c.queued.borrow_mut();
         if q.is_some() || c.http_status.get() != 0 {
             return MHD_Result::MHD_NO;

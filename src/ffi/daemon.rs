@@ -182,11 +182,14 @@ pub unsafe extern "C" fn MHD_stop_daemon(daemon: *mut MHD_Daemon) {
         if daemon.is_null() {
             return;
         }
-        // SAFETY: the application gives back the handle from MHD_start_daemon, once.
-        let h = unsafe { Box::from_raw(daemon as *mut DaemonHandle) };
-        if let Some(d) = h.daemon.into_inner() {
+        // SAFETY: the application gives back the handle from MHD_start_daemon,
+        // once. Callbacks still running during the stop may use the handle,
+        // so it is only shared-borrowed until every thread has ended.
+        if let Some(d) = unsafe { daemon_ref(daemon) }.and_then(|h| h.daemon.get()) {
             d.stop();
         }
+        // SAFETY: no thread of the daemon runs any more; the box is ours.
+        drop(unsafe { Box::from_raw(daemon as *mut DaemonHandle) });
     })
 }
 

@@ -66,11 +66,6 @@ pub(crate) fn report_panic(file: &str, line: u32, reason: &str) {
     }
 }
 
-/// Print the "not implemented" notice of a stub.
-pub(crate) fn not_implemented(name: &str) {
-    eprintln!("libmicrohttpd-rs: {name} is not implemented yet");
-}
-
 /// Install (or with NULL, remove) the panic callback. Safe to call at any time.
 #[no_mangle]
 pub extern "C" fn MHD_set_panic_func(cb: MHD_PanicCallback, cls: *mut c_void) {

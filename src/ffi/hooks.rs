@@ -49,7 +49,30 @@ hook!(Unescaper, MHD_UnescapeCallback);
 hook!(Logger, MHD_LogCallback);
 hook!(ContentReader, MHD_ContentReaderCallback);
 hook!(FreeCallback, MHD_ContentReaderFreeCallback);
+hook!(UpgradeHook, MHD_UpgradeHandler);
 hook!(PskCredentials, MHD_PskServerCredentialsCallback);
+
+/// Raw pointers for one upgrade-handler call; all point into the live
+/// connection and stay valid for the call.
+pub struct UpgradeArgs {
+    pub connection: *mut MHD_Connection,
+    pub con_cls: *mut *mut c_void,
+    pub data_in_size: *mut usize,
+    /// NULL for the final call.
+    pub data_in: *const c_char,
+    pub data_out_size: *mut usize,
+    pub data_out: *mut c_char,
+}
+
+impl UpgradeHook {
+    /// Calls the handler; returns its event mask as the raw bits.
+    pub fn call(&self, a: &UpgradeArgs) -> u32 {
+        let Some(f) = self.f else { return 0 };
+        // SAFETY: every pointer points into connection storage that lives
+        // for the call (see UpgradeArgs).
+        unsafe { f(self.cls.0, a.connection, a.con_cls, a.data_in_size, a.data_in, a.data_out_size, a.data_out) }
+    }
+}
 
 /// Raw pointers the state machine builds for one access-handler call; they
 /// point into the connection's own storage and stay valid for the call.

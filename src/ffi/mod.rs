@@ -7,8 +7,6 @@
 //! - `options`: typed decoding of daemon options
 //! - `shim`: Rust side of the C shim helpers (external logger calls)
 //! - `misc`: `MHD_get_version`, `MHD_free`
-//! - `stubs`: not-yet-implemented entry points and the hidden `mhd_rs_*`
-//!   functions the C shim calls
 #![allow(unsafe_code)]
 #![allow(non_snake_case)]
 
@@ -34,5 +32,4 @@ pub mod names;
 pub mod options;
 pub mod post;
 pub mod shim;
-pub mod stubs;
 pub mod util;

@@ -4,7 +4,7 @@ use super::abi::*;
 use super::foreign::{ForeignBytes, Release};
 use super::guard::guard;
 use super::handles::{response_into_handle, response_ref, response_release};
-use super::hooks::{ContentReader, FreeCallback};
+use super::hooks::{ContentReader, FreeCallback, UpgradeHook};
 use crate::response::{flags, Body, Response};
 use core::ffi::{c_char, c_int, c_uint, c_void};
 use core::ptr;
@@ -328,5 +328,30 @@ pub unsafe extern "C" fn mhd_rs_set_response_options(
         }
         r.set_flags(f);
         MHD_Result::MHD_YES
+    })
+}
+
+/// The event-mask upgrade API of design/UPGRADE.md (not libmicrohttpd's
+/// later socket-based API of the same name).
+#[no_mangle]
+pub unsafe extern "C" fn MHD_create_response_for_upgrade(
+    upgrade_handler: MHD_UpgradeHandler,
+    upgrade_handler_cls: *mut c_void,
+) -> *mut MHD_Response {
+    guard(ptr::null_mut(), || match UpgradeHook::new(upgrade_handler, upgrade_handler_cls) {
+        Some(h) => handle(Body::Upgrade(h)),
+        None => ptr::null_mut(),
+    })
+}
+
+/// Hidden: called by the C shim's `MHD_upgrade_action`. That function
+/// belongs to libmicrohttpd's socket-based upgrade API, which this library
+/// replaces with the event-mask API; it is exported so programs linked
+/// against libmicrohttpd.so.12 load, and always answers MHD_NO.
+#[no_mangle]
+pub unsafe extern "C" fn mhd_rs_upgrade_action(_urh: *mut MHD_UpgradeResponseHandle, _action: MHD_UpgradeActionInt) -> MHD_Result {
+    guard(MHD_Result::MHD_NO, || {
+        eprintln!("libmicrohttpd-rs: MHD_upgrade_action belongs to the socket-based upgrade API, which this library does not offer (see MHD_create_response_for_upgrade)");
+        MHD_Result::MHD_NO
     })
 }

@@ -4,7 +4,7 @@
 #![forbid(unsafe_code)]
 
 use crate::ffi::foreign::ForeignBytes;
-use crate::ffi::hooks::{ContentReader, FreeCallback};
+use crate::ffi::hooks::{ContentReader, FreeCallback, UpgradeHook};
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
@@ -61,6 +61,9 @@ pub enum Body {
     Pipe { fd: RawFd },
     /// Several application buffers sent in order.
     Iovec { parts: Vec<ForeignBytes>, size: u64, release: Option<ForeignBytes> },
+    /// A 101 response after which the connection speaks the application's
+    /// protocol through the event-mask upgrade handler (design/UPGRADE.md).
+    Upgrade(UpgradeHook),
 }
 
 pub struct Response {
@@ -84,6 +87,14 @@ fn valid_value(v: &[u8]) -> bool {
 }
 
 impl Response {
+    /// The upgrade handler, for a response made by MHD_create_response_for_upgrade.
+    pub fn upgrade_hook(&self) -> Option<UpgradeHook> {
+        match &self.body {
+            Body::Upgrade(h) => Some(*h),
+            _ => None,
+        }
+    }
+
     pub fn new(body: Body) -> Response {
         Response { fields: Mutex::new(Vec::new()), body, flags: AtomicU32::new(0) }
     }
@@ -97,6 +108,7 @@ impl Response {
             Body::File { size, .. } => Some(*size),
             Body::Pipe { .. } => None,
             Body::Iovec { size, .. } => Some(*size),
+            Body::Upgrade(_) => Some(0),
         }
     }
 

@@ -1,0 +1,255 @@
+//! The event-mask upgrade driver's bookkeeping (design/UPGRADE.md): which
+//! events the handler asked for, when it is due again, and its output
+//! buffer. The connection state machine does the I/O (`conn::upgraded`);
+//! everything here is plain logic, tested without sockets.
+
+#![forbid(unsafe_code)]
+
+use crate::conn::Termination;
+use crate::ffi::hooks::UpgradeHook;
+use bitflags::bitflags;
+
+bitflags! {
+    /// The bits of `enum MHD_UpgradeEventMask`, decoded from the handler's
+    /// return value (any combination is valid; unknown bits are ignored).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Mask: u32 {
+        const READ = 1;
+        const WRITE = 2;
+        const EXTERNAL = 4;
+        const CORK = 8;
+    }
+}
+
+impl Mask {
+    /// Whether the mask asks to be called again at all (CORK is not an event).
+    pub fn wakes(self) -> bool {
+        self.intersects(Mask::READ | Mask::WRITE | Mask::EXTERNAL)
+    }
+}
+
+/// The smallest buffer each direction gets.
+pub const MIN_BUFFER: usize = 4096;
+
+pub struct UpgradeState {
+    pub hook: UpgradeHook,
+    /// Output not yet sent is `out[out_start..out_end]`; `out.len()` is the capacity.
+    pub out: Vec<u8>,
+    pub out_start: usize,
+    pub out_end: usize,
+    /// What the last call asked for.
+    pub mask: Mask,
+    /// The first call is still due.
+    pub first: bool,
+    /// The last call consumed no input: leftover input waits for new bytes.
+    pub consumed_none: bool,
+    /// Bytes arrived since the last call.
+    pub new_input: bool,
+    /// EXTERNAL: waiting for the end of the next loop round.
+    ext_waiting: bool,
+    ext_armed: bool,
+    /// A call is due because of EXTERNAL or a resume.
+    pub due: bool,
+    /// CORK was asked: push the output out once it is handed to the OS.
+    pub push_after_flush: bool,
+    /// The connection closes with this code once the output is flushed.
+    pub ending: Option<Termination>,
+    /// The handler has had its last call.
+    pub finished: bool,
+}
+
+impl UpgradeState {
+    pub fn new(hook: UpgradeHook, out_capacity: usize) -> UpgradeState {
+        UpgradeState {
+            hook,
+            out: vec![0; out_capacity.max(MIN_BUFFER)],
+            out_start: 0,
+            out_end: 0,
+            mask: Mask::empty(),
+            first: true,
+            consumed_none: false,
+            new_input: false,
+            ext_waiting: false,
+            ext_armed: false,
+            due: false,
+            push_after_flush: false,
+            ending: None,
+            finished: false,
+        }
+    }
+
+    pub fn pending_output(&self) -> &[u8] {
+        &self.out[self.out_start..self.out_end]
+    }
+
+    pub fn has_output(&self) -> bool {
+        self.out_end > self.out_start
+    }
+
+    /// Records that `n` output bytes went to the OS.
+    pub fn sent(&mut self, n: usize) {
+        self.out_start += n;
+        if self.out_start == self.out_end {
+            self.out_start = 0;
+            self.out_end = 0;
+        }
+    }
+
+    /// Moves pending output to the front; returns the free space after it.
+    pub fn make_room(&mut self) -> usize {
+        if self.out_start > 0 {
+            self.out.copy_within(self.out_start..self.out_end, 0);
+            self.out_end -= self.out_start;
+            self.out_start = 0;
+        }
+        self.out.len() - self.out_end
+    }
+
+    pub fn free_space(&self) -> usize {
+        self.out.len() - self.out_end + self.out_start
+    }
+
+    /// Whether the handler should be called now, given `avail` unconsumed
+    /// input bytes. Never while the output buffer is full.
+    pub fn should_call(&self, avail: usize) -> bool {
+        if self.finished || self.ending.is_some() || self.free_space() == 0 {
+            return false;
+        }
+        self.first
+            || self.due
+            || (self.mask.contains(Mask::READ) && avail > 0 && (self.new_input || !self.consumed_none))
+            || self.mask.contains(Mask::WRITE)
+    }
+
+    /// Whether the connection should read from the socket now.
+    pub fn wants_input(&self) -> bool {
+        !self.finished && self.ending.is_none() && (self.first || self.mask.contains(Mask::READ))
+    }
+
+    /// Bookkeeping after a normal call that consumed `consumed` of `given`
+    /// input bytes and returned `mask`.
+    pub fn after_call(&mut self, consumed: usize, mask: Mask) {
+        self.first = false;
+        self.due = false;
+        self.new_input = false;
+        self.consumed_none = consumed == 0;
+        self.mask = mask;
+        self.ext_waiting = mask.contains(Mask::EXTERNAL);
+        self.ext_armed = false;
+        if mask.contains(Mask::CORK) {
+            self.push_after_flush = true;
+        }
+        if !mask.wakes() {
+            self.finished = true;
+            self.ending = Some(Termination::CompletedOk);
+        }
+    }
+
+    /// The event loop finished a round (`resumed`: the application called
+    /// MHD_resume_connection). EXTERNAL makes the handler due at the end of
+    /// the round after the one in which it asked.
+    pub fn round_completed(&mut self, resumed: bool) {
+        if self.finished {
+            return;
+        }
+        if resumed {
+            self.due = true;
+        }
+        if self.ext_waiting {
+            if self.ext_armed {
+                self.due = true;
+                self.ext_waiting = false;
+            } else {
+                self.ext_armed = true;
+            }
+        }
+    }
+
+    /// Whether the state asks to be run again without any I/O event.
+    pub fn busy(&self, avail: usize) -> bool {
+        self.should_call(avail) || (self.ending.is_some() && !self.has_output())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    extern "C" fn h(
+        _: *mut std::os::raw::c_void,
+        _: *mut crate::ffi::abi::MHD_Connection,
+        _: *mut *mut std::os::raw::c_void,
+        _: *mut usize,
+        _: *const std::os::raw::c_char,
+        _: *mut usize,
+        _: *mut std::os::raw::c_char,
+    ) -> u32 {
+        0
+    }
+
+    fn state() -> UpgradeState {
+        UpgradeState::new(UpgradeHook::new(Some(h), std::ptr::null_mut()).unwrap(), 16)
+    }
+
+    #[test]
+    fn first_call_is_due_and_buffers_have_the_minimum() {
+        let s = state();
+        assert!(s.should_call(0));
+        assert_eq!(s.free_space(), MIN_BUFFER);
+    }
+
+    #[test]
+    fn read_waits_for_new_bytes_after_consuming_none() {
+        let mut s = state();
+        s.after_call(0, Mask::READ);
+        assert!(!s.should_call(10), "leftover after a call that consumed none waits");
+        s.new_input = true;
+        assert!(s.should_call(10));
+        s.after_call(4, Mask::READ);
+        assert!(s.should_call(6), "leftover after a call that consumed some is offered again");
+        assert!(!s.should_call(0));
+    }
+
+    #[test]
+    fn write_is_due_while_there_is_room() {
+        let mut s = state();
+        s.after_call(0, Mask::WRITE);
+        assert!(s.should_call(0));
+        let room = s.make_room();
+        s.out_end += room;
+        assert!(!s.should_call(0), "never called while the output buffer is full");
+        s.sent(1);
+        assert!(s.should_call(0));
+    }
+
+    #[test]
+    fn external_waits_for_the_next_round() {
+        let mut s = state();
+        s.after_call(0, Mask::EXTERNAL);
+        assert!(!s.should_call(0));
+        s.round_completed(false);
+        assert!(!s.should_call(0), "the round in which it asked does not count");
+        s.round_completed(false);
+        assert!(s.should_call(0));
+        assert!(!s.busy(0) || s.should_call(0));
+    }
+
+    #[test]
+    fn no_wake_bit_ends_and_cork_alone_ends_too() {
+        let mut s = state();
+        s.after_call(0, Mask::CORK);
+        assert!(s.finished && s.push_after_flush);
+        assert_eq!(s.ending, Some(Termination::CompletedOk));
+        let mut s = state();
+        s.after_call(0, Mask::READ | Mask::CORK);
+        assert!(!s.finished && s.push_after_flush);
+    }
+
+    #[test]
+    fn resume_makes_a_call_due() {
+        let mut s = state();
+        s.after_call(0, Mask::EXTERNAL);
+        s.round_completed(true);
+        assert!(s.should_call(0));
+    }
+}
