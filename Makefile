@@ -91,7 +91,7 @@ install: build
 	install -m 0644 $(BUILD)/libmicrohttpd.a $(DESTDIR)$(LIBDIR)/libmicrohttpd.a
 	install -m 0644 include/microhttpd.h $(DESTDIR)$(INCDIR)/microhttpd.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|' \
-	  libmicrohttpd.pc.in > $(BUILD)/libmicrohttpd.pc
+	  include/libmicrohttpd.pc.in > $(BUILD)/libmicrohttpd.pc
 	install -m 0644 $(BUILD)/libmicrohttpd.pc $(DESTDIR)$(LIBDIR)/pkgconfig/libmicrohttpd.pc
 
 uninstall:

@@ -1,4 +1,4 @@
-# Random bodies for tools/postdiff (deterministic).
+# Random bodies for capi-tests/postdiff (deterministic).
 import random
 random.seed(7)
 def esc(b):

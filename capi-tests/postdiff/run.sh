@@ -1,5 +1,5 @@
 #!/bin/sh
-# tools/postdiff/run.sh [BUILD_DIR]: the POST processor, differentially against
+# capi-tests/postdiff/run.sh [BUILD_DIR]: the POST processor, differentially against
 # Debian's libmicrohttpd 0.9.75, over cases.txt plus random bodies.
 # Prints SAME or the first differences.
 set -eu
