@@ -127,11 +127,32 @@ impl Response {
     }
 
     pub fn add(&self, footer: bool, name: &[u8], value: &[u8]) -> Result<(), FieldError> {
-        if !valid_name(name) || !valid_value(value) {
+        // As libmicrohttpd 0.9.75: no empty values, no CR/LF (header
+        // injection); a colon in a name would forge a header, so it is refused too.
+        if !valid_name(name) || !valid_value(value) || value.is_empty() {
+            return Err(FieldError::Invalid);
+        }
+        if !footer && !self.framing_header_allowed(name, value) {
             return Err(FieldError::Invalid);
         }
         self.lock().push(Field { footer, name: with_nul(name), value: with_nul(value) });
         Ok(())
+    }
+
+    /// The library owns the framing: like 0.9.75 it refuses a
+    /// Content-Length header (unless MHD_RF_INSANITY_HEADER_CONTENT_LENGTH),
+    /// `Connection: keep-alive`, and any Transfer-Encoding but `chunked`.
+    fn framing_header_allowed(&self, name: &[u8], value: &[u8]) -> bool {
+        if name.eq_ignore_ascii_case(b"content-length") {
+            return self.flags() & flags::INSANITY_HEADER_CONTENT_LENGTH != 0;
+        }
+        if name.eq_ignore_ascii_case(b"connection") {
+            return !value.eq_ignore_ascii_case(b"keep-alive");
+        }
+        if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            return value.eq_ignore_ascii_case(b"chunked");
+        }
+        true
     }
 
     /// Removes the first field with exactly this name and value.
@@ -159,5 +180,35 @@ impl Drop for Response {
             Body::File { fd, .. } | Body::Pipe { fd } => crate::sys::close(*fd),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn framing_headers_are_the_library_s() {
+        let r = Response::new(Body::Owned(Vec::new()));
+        assert!(r.add(false, b"Content-Length", b"5").is_err());
+        assert!(r.add(false, b"Connection", b"Keep-Alive").is_err());
+        assert!(r.add(false, b"Transfer-Encoding", b"gzip").is_err());
+        assert!(r.add(false, b"Transfer-Encoding", b"chunked").is_ok());
+        assert!(r.add(false, b"Connection", b"close").is_ok());
+        assert!(r.add(false, b"X-A", b"").is_err());
+        assert!(r.add(false, b"X-A", b"b\r\nInjected: yes").is_err());
+        assert!(r.add(false, b"X:A", b"b").is_err());
+        assert!(r.add(true, b"Content-Length", b"1").is_ok(), "footers are not framing");
+        r.set_flags(flags::INSANITY_HEADER_CONTENT_LENGTH);
+        assert!(r.add(false, b"Content-Length", b"5").is_ok());
+    }
+
+    #[test]
+    fn delete_matches_name_case_insensitively_and_value_exactly() {
+        let r = Response::new(Body::Owned(Vec::new()));
+        r.add(false, b"X-A", b"1").unwrap();
+        assert!(!r.delete(false, b"x-a", b"2"));
+        assert!(r.delete(false, b"x-a", b"1"));
+        assert!(r.with_fields(|f| f.is_empty()));
     }
 }
