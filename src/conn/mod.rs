@@ -295,8 +295,9 @@ impl Connection {
         matches!(self.state, State::HeadersReceiving | State::BodyReceiving) && !self.peer_closed
     }
 
-    /// Reads what the socket has into the read buffer.
-    fn fill(&mut self, _ctx: &Ctx) -> bool {
+    /// Makes room at the end of the read buffer: moves unread bytes to the
+    /// front, or grows the buffer up to `read_max`. False when it is full.
+    fn make_read_room(&mut self) -> bool {
         if self.rstart == self.rend {
             self.rstart = 0;
             self.rend = 0;
@@ -310,8 +311,16 @@ impl Connection {
                 let new_len = (self.rbuf.len() * 2).clamp(INITIAL_READ_BUFFER, self.read_max);
                 self.rbuf.resize(new_len, 0);
             } else {
-                return false; // full: the state machine decides what that means
+                return false;
             }
+        }
+        true
+    }
+
+    /// Reads what the socket has into the read buffer.
+    fn fill(&mut self, _ctx: &Ctx) -> bool {
+        if !self.make_read_room() {
+            return false; // full: the state machine decides what that means
         }
         match self.transport.recv(&mut self.rbuf[self.rend..]) {
             Ok(n) if n > 0 && self.transport.pending() => {

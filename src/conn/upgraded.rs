@@ -137,21 +137,8 @@ impl Connection {
 
     /// Reads into the input buffer. Ok(true): bytes arrived.
     fn read_more(&mut self) -> io::Result<bool> {
-        if self.rstart == self.rend {
-            self.rstart = 0;
-            self.rend = 0;
-        }
-        if self.rend == self.rbuf.len() {
-            if self.rstart > 0 {
-                self.rbuf.copy_within(self.rstart..self.rend, 0);
-                self.rend -= self.rstart;
-                self.rstart = 0;
-            } else if self.rbuf.len() < self.read_max {
-                let n = (self.rbuf.len() * 2).clamp(MIN_BUFFER, self.read_max);
-                self.rbuf.resize(n, 0);
-            } else {
-                return Ok(false);
-            }
+        if !self.make_read_room() {
+            return Ok(false);
         }
         match self.transport.recv(&mut self.rbuf[self.rend..]) {
             Ok(0) => {
