@@ -67,6 +67,13 @@ else
   failed=$((failed+1)); failures="$failures capi-ref-build"
 fi
 
+# Binary drop-in: the programs built against Debian's header and library
+# run unchanged with our libmicrohttpd.so.12 put in front.
+if [ -d build/capi-ref ]; then
+  BINDIR="$PWD/build/capi-ref" MHD_TEST_DROPIN=1 capi-tests/run.sh "$PWD/build" dropin | tee build/check-capi-dropin.log
+  tally capi-dropin build/check-capi-dropin.log 0
+fi
+
 [ -z "$failures" ] || echo "failed:$failures"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

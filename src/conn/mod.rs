@@ -463,6 +463,9 @@ impl Connection {
         let queued = self.shared.queued.borrow_mut().take();
         let suspend = self.shared.suspend_requested.replace(false);
         if let Some((resp, status)) = queued {
+            // A queued response wins over a suspension asked in the same call.
+            self.shared.suspended.store(false, Ordering::Release);
+            self.shared.resume_requested.store(false, Ordering::Release);
             self.start_reply(ctx, resp, status);
             return false;
         }

@@ -342,8 +342,11 @@ pub unsafe extern "C" fn MHD_suspend_connection(connection: *mut MHD_Connection)
         // SAFETY: the application passes a connection handle we gave it,
         // from the thread that runs its callbacks.
         let Some(c) = (unsafe { conn_ref(connection) }) else { return };
-        // Takes effect when the running callback returns.
+        // The state machine acts when the running callback returns, but the
+        // connection counts as suspended at once, so another thread may
+        // resume it even before the callback has returned.
         c.suspend_requested.set(true);
+        c.suspended.store(true, std::sync::atomic::Ordering::Release);
     })
 }
 
