@@ -103,6 +103,8 @@ pub struct Connection {
     resume_to: State,
     /// The upgrade handler's state once upgraded.
     up: Option<Box<crate::upgrade::UpgradeState>>,
+    /// The last `run` hit its pass limit with work left.
+    unfinished: bool,
 }
 
 impl Connection {
@@ -138,6 +140,7 @@ impl Connection {
             completion_sent: false,
             resume_to: State::HeadersReceiving,
             up: None,
+            unfinished: false,
         }
     }
 
@@ -185,6 +188,9 @@ impl Connection {
 
     pub fn interest(&self) -> Interest {
         let mut i = self.state_interest();
+        // `run` stopped at its pass limit with work left (pipelined
+        // requests already in the buffer): no event will announce it.
+        i.busy |= self.unfinished && !matches!(self.state, State::Closed(_) | State::Suspended);
         // OpenSSL may need the other direction to finish what it started,
         // and may hold decrypted input the socket will not signal again.
         let w = self.transport.wants;
@@ -242,6 +248,7 @@ impl Connection {
         if self.state == State::TlsHandshake && !self.handshake(ctx) {
             return;
         }
+        self.unfinished = false;
         if self.state == State::Upgraded {
             return self.run_upgraded(ctx);
         }
@@ -267,6 +274,7 @@ impl Connection {
                 return;
             }
         }
+        self.unfinished = true;
     }
 
     /// Advances the TLS handshake; true once it is complete.

@@ -126,6 +126,7 @@ impl Connection {
                 return;
             }
         }
+        self.unfinished = true;
     }
 
     /// True when the input buffer is full, the last call consumed nothing

@@ -108,7 +108,10 @@ impl Worker {
                 let ep = Epoll::new(256)?;
                 if accepts {
                     if let Some(fd) = ctx.listen_fd() {
-                        ep.add(fd, epoll::READ, TOKEN_LISTEN)?;
+                        // In a pool every worker watches the listening socket;
+                        // a new client wakes one of them, not all.
+                        let ev = if ctx.cfg.thread_pool_size > 1 { epoll::READ | epoll::EXCLUSIVE } else { epoll::READ };
+                        ep.add(fd, ev, TOKEN_LISTEN)?;
                         epoll_listen = Some(fd);
                     }
                 }
