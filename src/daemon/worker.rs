@@ -91,6 +91,8 @@ pub struct Worker {
     ready: Vec<(usize, bool, bool)>,
     /// Slots of suspended connections, checked for resumption when woken.
     suspended: Vec<usize>,
+    /// Some connection has had a deadline since the last timeout scan.
+    has_deadlines: bool,
     /// Slots of upgraded connections, told when a round completes
     /// (EXTERNAL and resume wake-ups of design/UPGRADE.md).
     upgraded: Vec<usize>,
@@ -134,6 +136,7 @@ impl Worker {
             ready: Vec::new(),
             suspended: Vec::new(),
             upgraded: Vec::new(),
+            has_deadlines: false,
             next_timeout_scan: Instant::now(),
         })
     }
@@ -157,7 +160,7 @@ impl Worker {
     /// The loop of an internal thread: rounds until the daemon stops.
     pub fn run_until_stopped(&mut self) {
         while !self.ctx.is_shutting_down() {
-            let timeout = self.wait_timeout().map_or(-1, |d| d.as_millis().min(i32::MAX as u128) as i32);
+            let timeout = self.internal_wait_timeout().map_or(-1, |d| d.as_millis().min(i32::MAX as u128) as i32);
             if let Err(e) = self.round(timeout) {
                 self.ctx.log(&format!("Event loop wait failed: {e}"));
                 std::thread::sleep(Duration::from_millis(10));
@@ -211,15 +214,31 @@ impl Worker {
             // Timeouts have one-second resolution; scanning every
             // connection more often would only cost CPU.
             self.next_timeout_scan = now + Duration::from_millis(250);
+            self.has_deadlines = false;
             for i in 0..self.conns.len() {
                 if let Some(c) = self.conns[i].as_mut() {
                     c.check_timeout(now);
+                    self.has_deadlines |= c.deadline().is_some();
                     if c.is_closed() {
                         self.reap(i);
                     }
                 }
             }
         }
+    }
+
+    /// The wait of an internal epoll thread, without visiting every
+    /// connection: busy ones are listed, and deadlines are checked by the
+    /// periodic timeout scan anyway. Other backends scan (they visit every
+    /// connection to build their sets regardless).
+    fn internal_wait_timeout(&self) -> Option<Duration> {
+        if !matches!(self.backend, Backend::Epoll(_)) {
+            return self.wait_timeout();
+        }
+        if !self.busy.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        self.has_deadlines.then(|| self.next_timeout_scan.saturating_duration_since(Instant::now()))
     }
 
     /// How long the next wait may block: until the nearest connection
@@ -370,6 +389,7 @@ impl Worker {
     fn run_conn(&mut self, slot: usize) {
         let Some(c) = self.conns[slot].as_mut() else { return };
         c.run(&self.ctx);
+        self.has_deadlines |= c.deadline().is_some();
         if c.is_closed() {
             self.reap(slot);
         } else if c.is_suspended() {
