@@ -238,7 +238,9 @@ impl Worker {
         if !self.busy.is_empty() {
             return Some(Duration::ZERO);
         }
-        self.has_deadlines.then(|| self.next_timeout_scan.saturating_duration_since(Instant::now()))
+        // Rounded up: a wait that ends just before the scan time would
+        // make the loop spin through the last fraction of a millisecond.
+        self.has_deadlines.then(|| self.next_timeout_scan.saturating_duration_since(Instant::now()) + Duration::from_millis(1))
     }
 
     /// How long the next wait may block: until the nearest connection
