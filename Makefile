@@ -164,3 +164,14 @@ check-reference: deps
 clean:
 	$(CARGO) clean
 	rm -rf $(BUILD)
+
+# ---------------------------------------------------------------------------
+# Benchmark: ours against Debian's libmicrohttpd12, the same C programs run
+# with each library, interleaved; prints one table and writes
+# bench/RESULTS.md (bench/README.md). About 8 minutes; BENCH_QUICK=1 for
+# about one. Never part of `make check`.
+.PHONY: bench
+bench: build
+	@sh bench/deps.sh
+	@$(MAKE) --no-print-directory -f bench/build.mk BUILD=$(BUILD) CC=$(CC)
+	BUILD=$(BUILD) $(PYTHON) bench/run.py
