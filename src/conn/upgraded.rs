@@ -53,14 +53,25 @@ impl Connection {
         }
     }
 
-    /// The event loop finished a round: EXTERNAL and resume wake-ups.
-    pub fn round_completed(&mut self) {
+    /// The event loop finished a round: EXTERNAL and resume wake-ups run
+    /// the handler now, as the last act of the round.
+    pub fn end_round(&mut self, ctx: &Ctx) {
         if self.state != State::Upgraded {
             return;
         }
         let resumed = self.shared.resume_requested.swap(false, Ordering::AcqRel);
-        if let Some(up) = self.up.as_mut() {
-            up.round_completed(resumed);
+        let due = match self.up.as_mut() {
+            Some(up) => {
+                up.round_completed(resumed);
+                up.due
+            }
+            None => false,
+        };
+        if due {
+            self.run_upgraded(ctx);
+            if let Some(up) = self.up.as_mut() {
+                up.arm_external();
+            }
         }
     }
 

@@ -332,7 +332,10 @@ pub fn start(mut cfg: Config, c_handle: CPtr) -> Result<Daemon, ()> {
         };
         ctx.workers.lock().unwrap_or_else(|e| e.into_inner()).push(shared.clone());
         return match Worker::new(ctx.clone(), shared, true) {
-            Ok(w) => Ok(Daemon { ctx, loops: Loops::External(Mutex::new(w)) }),
+            Ok(mut w) => {
+                w.set_external();
+                Ok(Daemon { ctx, loops: Loops::External(Mutex::new(w)) })
+            }
             Err(e) => fail(&ctx, format!("Failed to set up the event loop: {e}"), Vec::new()),
         };
     }

@@ -89,7 +89,7 @@ fn serve(ctx: Arc<Ctx>, shared: Arc<WorkerShared>, fd: RawFd, addr: RawAddr) {
         let rev = set.revents(0);
         conn.set_ready(rev & (poll::READ | poll::HUP) != 0, rev & poll::WRITE != 0);
         conn.check_timeout(Instant::now());
-        conn.round_completed();
+        conn.end_round(&ctx);
     }
     conn.finalize(&ctx);
     if let Some(n) = ctx.cfg.notify_connection {

@@ -91,6 +91,8 @@ pub struct Worker {
     ready: Vec<(usize, bool, bool)>,
     /// Slots of suspended connections, checked for resumption when woken.
     suspended: Vec<usize>,
+    /// Runs on a thread of its own (false: driven by the application's MHD_run*).
+    internal: bool,
     /// Some connection has had a deadline since the last timeout scan.
     has_deadlines: bool,
     /// Slots of upgraded connections, told when a round completes
@@ -137,8 +139,14 @@ impl Worker {
             suspended: Vec::new(),
             upgraded: Vec::new(),
             has_deadlines: false,
+            internal: true,
             next_timeout_scan: Instant::now(),
         })
+    }
+
+    /// Marks this worker as driven by the application (MHD_run and friends).
+    pub fn set_external(&mut self) {
+        self.internal = false;
     }
 
     /// The epoll descriptor an external event loop watches.
@@ -210,9 +218,13 @@ impl Worker {
             }
         }
         let now = Instant::now();
-        if now >= self.next_timeout_scan {
-            // Timeouts have one-second resolution; scanning every
-            // connection more often would only cost CPU.
+        // An internal epoll thread scans for timeouts four times a second
+        // (they have one-second resolution; visiting every connection more
+        // often would only cost CPU). The other loops wait exactly until
+        // the nearest deadline (and visit every connection each round
+        // anyway), so they scan every round.
+        let periodic = matches!(self.backend, Backend::Epoll(_)) && self.internal;
+        if !periodic || now >= self.next_timeout_scan {
             self.next_timeout_scan = now + Duration::from_millis(250);
             self.has_deadlines = false;
             for i in 0..self.conns.len() {
@@ -417,9 +429,13 @@ impl Worker {
             let slot = self.upgraded[i];
             match self.conns[slot].as_mut() {
                 Some(c) if c.is_upgraded() => {
-                    c.round_completed();
-                    if c.interest().busy {
-                        self.run_conn(slot);
+                    c.end_round(&self.ctx);
+                    if c.is_closed() {
+                        self.reap(slot);
+                        continue;
+                    }
+                    if c.interest().busy && matches!(self.backend, Backend::Epoll(_)) && !self.busy.contains(&slot) {
+                        self.busy.push(slot);
                     }
                     i += 1;
                 }
