@@ -74,6 +74,13 @@ if [ -d build/capi-ref ]; then
   tally capi-dropin build/check-capi-dropin.log 0
 fi
 
+# The example programs (file_server, form_app, external_select) driven by
+# real clients: ours on ours, built against Debian's on Debian's, and those
+# binaries on ours (capi-tests/examples_check.py).
+${PYTHON:-python3} capi-tests/examples_check.py >build/check-examples-run.log 2>&1; rc=$?
+grep -E '^(FAIL|XFAIL|run )' build/check-examples-run.log | head -40
+tally examples-run build/check-examples-run.log $rc
+
 [ -z "$failures" ] || echo "failed:$failures"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
