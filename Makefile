@@ -118,7 +118,8 @@ check-install: build
 # ---------------------------------------------------------------------------
 # System packages the checks need. As root they are installed with apt-get;
 # otherwise we stop with the exact command to run.
-DEB_PACKAGES := libmicrohttpd-dev libcurl4-openssl-dev libssl-dev pkg-config curl python3
+DEB_PACKAGES := libmicrohttpd-dev libcurl4-openssl-dev libssl-dev pkg-config curl python3 \
+                python3-websockets openssl
 deps:
 	@missing=""; \
 	test -f /usr/include/microhttpd.h || missing="$$missing libmicrohttpd-dev"; \
@@ -127,6 +128,8 @@ deps:
 	command -v pkg-config >/dev/null || missing="$$missing pkg-config"; \
 	command -v curl >/dev/null || missing="$$missing curl"; \
 	command -v python3 >/dev/null || missing="$$missing python3"; \
+	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	/usr/bin/python3 -c 'import websockets' 2>/dev/null || missing="$$missing python3-websockets"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "deps: installing$$missing"; \
@@ -142,15 +145,41 @@ EXAMPLES := $(patsubst examples-c/%.c,$(BUILD)/examples/%,$(wildcard examples-c/
 examples: build $(EXAMPLES)
 $(BUILD)/examples/%: examples-c/%.c include/microhttpd.h build
 	@mkdir -p $(BUILD)/examples
-	$(CC) -O2 -g -Wall -Wextra -Werror -Iinclude -o $@ $< -L$(BUILD) -lmicrohttpd -Wl,-rpath,'$$ORIGIN/..'
+	$(CC) -O2 -g -Wall -Wextra -Werror -Iinclude -o $@ $< -L$(BUILD) -lmicrohttpd -lcrypto -Wl,-rpath,'$$ORIGIN/..'
 
-# Start the example server on localhost and tell how to try it.
+# Start the example servers on localhost and tell how to try each:
+# hello_server, upgrade_echo over HTTP and HTTPS, websocket_chat over ws://
+# and wss:// (a self-signed certificate for localhost goes to build/demo/).
 DEMO_PORT ?= 8080
+DEMO_DIR := $(BUILD)/demo
 demo: deps examples
-	@echo "Serving on http://127.0.0.1:$(DEMO_PORT)/ with libmicrohttpd-rs (Ctrl-C stops)."
-	@echo "Try:  curl -v http://127.0.0.1:$(DEMO_PORT)/hello?name=you"
-	@echo "      curl -v -d 'some body' http://127.0.0.1:$(DEMO_PORT)/echo"
-	$(BUILD)/examples/hello_server $(DEMO_PORT) epoll
+	@mkdir -p $(DEMO_DIR)
+	@test -f $(DEMO_DIR)/cert.pem || openssl req -x509 -newkey rsa:2048 -nodes -days 30 \
+	  -subj /CN=localhost -addext 'subjectAltName=DNS:localhost,IP:127.0.0.1' \
+	  -keyout $(DEMO_DIR)/key.pem -out $(DEMO_DIR)/cert.pem 2>/dev/null
+	@p=$(DEMO_PORT); \
+	echo "libmicrohttpd-rs demo (Ctrl-C stops every server):"; \
+	echo; \
+	echo "hello_server   http://127.0.0.1:$$p/"; \
+	echo "  curl -v 'http://127.0.0.1:$$p/hello?name=you'"; \
+	echo "  curl -v -d 'some body' http://127.0.0.1:$$p/echo"; \
+	echo; \
+	echo "upgrade_echo   HTTP on $$((p+1)), HTTPS on $$((p+2)) (an echo protocol after HTTP/1.1 101)"; \
+	printf '%s\n' "  python3 -c \"import socket; s = socket.create_connection(('127.0.0.1', $$((p+1)))); s.sendall(b'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nhello, upgraded world'); import time; time.sleep(0.3); print(s.recv(4096).decode())\""; \
+	printf '%s\n' "  python3 -c \"import socket, ssl; s = ssl._create_unverified_context().wrap_socket(socket.create_connection(('127.0.0.1', $$((p+2))))); s.sendall(b'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nhello over TLS'); print(s.recv(4096).decode() + s.recv(4096).decode())\""; \
+	echo; \
+	echo "websocket_chat ws:// on $$((p+3)), wss:// on $$((p+4)) (self-signed: accept the warning)"; \
+	echo "  browser: http://127.0.0.1:$$((p+3))/  or  https://localhost:$$((p+4))/  (open it twice and chat)"; \
+	echo "  /usr/bin/python3 -m websockets 'ws://127.0.0.1:$$((p+3))/chat?name=terminal'"; \
+	echo; \
+	pids=""; \
+	trap 'kill $$pids 2>/dev/null; wait' INT TERM EXIT; \
+	$(BUILD)/examples/hello_server $$p epoll & pids="$$pids $$!"; \
+	$(BUILD)/examples/upgrade_echo $$((p+1)) epoll & pids="$$pids $$!"; \
+	$(BUILD)/examples/upgrade_echo $$((p+2)) thread-per-connection $(DEMO_DIR)/cert.pem $(DEMO_DIR)/key.pem & pids="$$pids $$!"; \
+	$(BUILD)/examples/websocket_chat $$((p+3)) epoll & pids="$$pids $$!"; \
+	$(BUILD)/examples/websocket_chat $$((p+4)) pool $(DEMO_DIR)/cert.pem $(DEMO_DIR)/key.pem & pids="$$pids $$!"; \
+	wait
 
 # check: every check of the project; the last line is "N passed, M failed".
 check: deps build
