@@ -222,15 +222,15 @@ impl Reply {
                     self.send_with(t, &[])
                 } else {
                     let n = self.direct_remaining().min(SENDFILE_MAX as u64) as usize;
-                    socket::sendfile(fd, *file, offset + self.pos, n).map(|k| {
-                        if k == 0 {
-                            // The file is shorter than promised.
-                            return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
+                    match socket::sendfile(fd, *file, offset + self.pos, n) {
+                        // The file is shorter than promised.
+                        Ok(0) => Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
+                        Ok(k) => {
+                            self.pos += k as u64;
+                            Ok(Wrote::Some)
                         }
-                        self.pos += k as u64;
-                        Ok(())
-                    })?
-                    .map(|_| Wrote::Some)
+                        Err(e) => Err(e),
+                    }
                 }
             }
             Body::Reader { .. } | Body::Pipe { .. } | Body::Upgrade(_) => self.send_with(t, &[]),
