@@ -24,10 +24,16 @@ enum Final {
 impl Connection {
     /// The 101 head is with the OS: hand the connection to the handler.
     pub(super) fn enter_upgraded(&mut self, ctx: &Ctx, hook: UpgradeHook) {
-        // Each direction gets at least 4 KiB of the connection's budget.
-        self.read_max = self.read_max.max(MIN_BUFFER);
-        let out = (ctx.cfg.memory_limit / 2).clamp(MIN_BUFFER, 64 * 1024);
-        self.up = Some(Box::new(UpgradeState::new(hook, out)));
+        // The connection's memory budget is split between the directions,
+        // each getting at least 4 KiB. The input buffer takes its full size
+        // now: a stream is read in as large pieces as the budget allows.
+        let half = (ctx.cfg.memory_limit / 2).max(MIN_BUFFER);
+        let unread = self.rend - self.rstart;
+        self.read_max = half.max(unread);
+        if self.rbuf.len() < self.read_max {
+            self.rbuf.resize(self.read_max, 0);
+        }
+        self.up = Some(Box::new(UpgradeState::new(hook, half)));
         self.state = State::Upgraded;
         self.shared.upgraded.store(true, Ordering::Release);
         // Pipelined bytes that came with the request count as new input.
@@ -119,10 +125,15 @@ impl Connection {
             if up.push_after_flush && !up.has_output() {
                 // CORK: push what was handed to the OS out now. Our TLS
                 // records are written to the socket as they are made, so
-                // only the TCP layer holds bytes back.
+                // only the TCP layer holds bytes back. Setting TCP_NODELAY
+                // pushes; it stays set while every call asks for CORK (no
+                // later byte would be held back either) and is cleared by
+                // the first send of a call that does not.
                 up.push_after_flush = false;
-                let _ = socket::set_nodelay(self.fd, true);
-                let _ = socket::set_nodelay(self.fd, false);
+                if !up.nodelay {
+                    let _ = socket::set_nodelay(self.fd, true);
+                    up.nodelay = true;
+                }
             }
             if let Some(code) = up.ending {
                 if !up.has_output() {
@@ -172,6 +183,11 @@ impl Connection {
 
     fn send_upgraded(&mut self) -> io::Result<bool> {
         let Some(up) = self.up.as_mut() else { return Ok(false) };
+        if up.nodelay && !up.push_after_flush {
+            // Output of a call without CORK: the usual coalescing again.
+            let _ = socket::set_nodelay(self.fd, false);
+            up.nodelay = false;
+        }
         match self.transport.sendv(&[IoSlice::new(up.pending_output())]) {
             Ok(n) => {
                 up.sent(n);

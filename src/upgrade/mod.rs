@@ -52,6 +52,8 @@ pub struct UpgradeState {
     pub due: bool,
     /// CORK was asked: push the output out once it is handed to the OS.
     pub push_after_flush: bool,
+    /// TCP_NODELAY is set on the socket (left by the last CORK push).
+    pub nodelay: bool,
     /// The connection closes with this code once the output is flushed.
     pub ending: Option<Termination>,
     /// The handler has had its last call.
@@ -73,6 +75,7 @@ impl UpgradeState {
             ext_armed: false,
             due: false,
             push_after_flush: false,
+            nodelay: false,
             ending: None,
             finished: false,
         }
