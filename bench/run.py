@@ -500,7 +500,14 @@ def bench_reqresp(https):
                 if not servers[lib].alive():
                     note.append("%s server died (status %s)" % (
                         LIBS[lib]["label"], servers[lib].proc.returncode))
+                    try:
+                        err = servers[lib].proc.stderr.read()
+                    except (OSError, ValueError):
+                        err = b""
                     servers[lib].stop()
+                    log("bench: %s server died (status %s); stderr: %s" % (
+                        LIBS[lib]["label"], servers[lib].proc.returncode,
+                        err[-500:].decode(errors="replace")))
                     servers[lib] = Server(servers[lib].template, lib,
                                           servers[lib].name)
                 elif res[lib] is None:
@@ -757,8 +764,19 @@ def snapshot_ours():
         raise SystemExit("bench: %s missing; run `make bench`" % src)
     os.makedirs(OURS_DIR, exist_ok=True)
     tmp = os.path.join(OURS_DIR, SONAME + ".tmp")
-    with open(src, "rb") as f, open(tmp, "wb") as g:
-        g.write(f.read())
+    # Another `make build` may be rewriting the file: take a copy only when
+    # two reads a moment apart agree.
+    for _ in range(20):
+        with open(src, "rb") as f:
+            data = f.read()
+        time.sleep(0.5)
+        with open(src, "rb") as f:
+            if f.read() == data:
+                break
+    else:
+        raise SystemExit("bench: %s keeps changing; try again" % src)
+    with open(tmp, "wb") as g:
+        g.write(data)
     os.chmod(tmp, 0o755)
     os.rename(tmp, os.path.join(OURS_DIR, SONAME))
 
