@@ -34,7 +34,9 @@ all: build examples
 build:
 	$(CARGO) build --release
 	mkdir -p $(BUILD)
-	cp -f $(TARGET)/libmicrohttpd.so $(BUILD)/$(SONAME)
+	@# Replace by rename: a program running with the old library keeps its
+	@# mapping (copying over a mapped library crashes it).
+	cp -f $(TARGET)/libmicrohttpd.so $(BUILD)/$(SONAME).tmp && mv -f $(BUILD)/$(SONAME).tmp $(BUILD)/$(SONAME)
 	ln -sf $(SONAME) $(BUILD)/libmicrohttpd.so
 	cp -f $(TARGET)/libmicrohttpd.a $(BUILD)/libmicrohttpd.a
 	cp -f $(GEN_HDR) $(BUILD)/microhttpd.h
