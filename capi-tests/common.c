@@ -18,21 +18,28 @@
 /* Modes: the one place to add a mode.                                 */
 /* ------------------------------------------------------------------ */
 
+#define IPT MHD_USE_INTERNAL_POLLING_THREAD
+#define TPC (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION)
 const struct test_mode test_modes[] = {
-  { "select", MHD_USE_INTERNAL_POLLING_THREAD, TD_INTERNAL, 0, 1 },
-  { "poll", MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, TD_INTERNAL,
-    MHD_FEATURE_POLL, 1 },
-  { "epoll", MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, TD_INTERNAL,
-    MHD_FEATURE_EPOLL, 1 },
-  /* Not yet part of the foundation: enable with MHD_TEST_MODES=all or by
-   * name.  Thread pool needs MHD_OPTION_THREAD_POOL_SIZE prepended to the
-   * options: add it in test_start_daemon() when that mode is turned on. */
-  { "thread-per-connection",
-    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
-    TD_INTERNAL, 0, 0 },
-  { "external-select", 0, TD_EXTERNAL_SELECT, 0, 0 },
-  { "external-epoll", MHD_USE_EPOLL, TD_EXTERNAL_EPOLL, MHD_FEATURE_EPOLL, 0 },
+  /* name, flags, drive, feature, default_on, pool_size */
+  { "select", IPT, TD_INTERNAL, 0, 1, 0 },
+  { "poll", IPT | MHD_USE_POLL, TD_INTERNAL, MHD_FEATURE_POLL, 1, 0 },
+  { "epoll", IPT | MHD_USE_EPOLL, TD_INTERNAL, MHD_FEATURE_EPOLL, 1, 0 },
+  { "thread-per-connection", TPC, TD_INTERNAL, 0, 1, 0 },
+  { "thread-per-connection-poll", TPC | MHD_USE_POLL, TD_INTERNAL,
+    MHD_FEATURE_POLL, 1, 0 },
+  { "pool2-select", IPT, TD_INTERNAL, 0, 1, 2 },
+  { "pool2-poll", IPT | MHD_USE_POLL, TD_INTERNAL, MHD_FEATURE_POLL, 1, 2 },
+  { "pool2-epoll", IPT | MHD_USE_EPOLL, TD_INTERNAL, MHD_FEATURE_EPOLL, 1, 2 },
+  { "pool4-select", IPT, TD_INTERNAL, 0, 1, 4 },
+  { "pool4-poll", IPT | MHD_USE_POLL, TD_INTERNAL, MHD_FEATURE_POLL, 1, 4 },
+  { "pool4-epoll", IPT | MHD_USE_EPOLL, TD_INTERNAL, MHD_FEATURE_EPOLL, 1, 4 },
+  { "external-select", 0, TD_EXTERNAL_SELECT, 0, 1, 0 },
+  { "external-epoll", MHD_USE_EPOLL, TD_EXTERNAL_EPOLL, MHD_FEATURE_EPOLL, 1,
+    0 },
 };
+#undef IPT
+#undef TPC
 const size_t test_modes_count = sizeof (test_modes) / sizeof (test_modes[0]);
 const struct test_mode *cur_mode = &test_modes[0];
 
@@ -46,6 +53,19 @@ test_is_reference (void)
 {
   const char *e = getenv ("MHD_TEST_REFERENCE");
   return (NULL != e) && (0 != strcmp (e, "")) && (0 != strcmp (e, "0"));
+}
+
+int
+test_ref_tpc (void)
+{
+  return test_is_reference () &&
+         (0 != (cur_mode->flags & MHD_USE_THREAD_PER_CONNECTION));
+}
+
+int
+test_ref_pool (void)
+{
+  return test_is_reference () && (0 != cur_mode->pool_size);
 }
 
 int
@@ -208,6 +228,30 @@ test_check_mem (const char *file, int line, const char *what,
   pthread_mutex_unlock (&print_lock);
 }
 
+int
+test_mode_internal (void)
+{
+  return TD_INTERNAL == cur_mode->drive;
+}
+
+int
+test_mode_external (void)
+{
+  return TD_INTERNAL != cur_mode->drive;
+}
+
+int
+test_mode_tpc (void)
+{
+  return 0 != (cur_mode->flags & MHD_USE_THREAD_PER_CONNECTION);
+}
+
+int
+test_mode_pool (void)
+{
+  return 0 != cur_mode->pool_size;
+}
+
 static int
 mode_selected (const struct test_mode *m)
 {
@@ -277,6 +321,12 @@ struct driver
   volatile int stop;
   enum test_drive drive;
   struct driver *next;
+  /* test_in_driver(): one call at a time, run between two MHD_run* */
+  pthread_mutex_t call_lock;
+  void (*call)(void *);
+  void *call_arg;
+  volatile int call_seq;    /* incremented by the caller */
+  volatile int call_done;   /* set to call_seq by the driver */
 };
 static struct driver *drivers;
 static pthread_mutex_t drivers_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -287,6 +337,12 @@ driver_main (void *arg)
   struct driver *dr = arg;
   while (! ATOMIC_GET (&dr->stop))
   {
+    int seq = ATOMIC_GET (&dr->call_seq);
+    if (seq != ATOMIC_GET (&dr->call_done))
+    {
+      dr->call (dr->call_arg);
+      ATOMIC_SET (&dr->call_done, seq);
+    }
     MHD_UNSIGNED_LONG_LONG to = 0;
     int tmo_ms = 20;
     if ((MHD_YES == MHD_get_timeout (dr->d, &to)) && (to < (unsigned) tmo_ms))
@@ -334,6 +390,116 @@ driver_main (void *arg)
   return NULL;
 }
 
+/* How MHD_OPTION_ARRAY reads each option (0.9.75's parse_options_va). */
+enum opt_kind
+{
+  OK_UNKNOWN = 0,
+  OK_SIZE,        /* size_t in value */
+  OK_UINT,        /* unsigned int in value */
+  OK_INT,         /* int (or enum, or MHD_socket) in value */
+  OK_PTR,         /* one pointer in ptr_value */
+  OK_FN_CLS,      /* function pointer in value, closure in ptr_value */
+  OK_SIZE_PTR     /* size_t in value, pointer in ptr_value */
+};
+
+static enum opt_kind
+opt_kind (enum MHD_OPTION o)
+{
+  switch (o)
+  {
+  case MHD_OPTION_CONNECTION_MEMORY_LIMIT:
+  case MHD_OPTION_CONNECTION_MEMORY_INCREMENT:
+  case MHD_OPTION_THREAD_STACK_SIZE:
+    return OK_SIZE;
+  case MHD_OPTION_CONNECTION_LIMIT:
+  case MHD_OPTION_CONNECTION_TIMEOUT:
+  case MHD_OPTION_PER_IP_CONNECTION_LIMIT:
+  case MHD_OPTION_THREAD_POOL_SIZE:
+  case MHD_OPTION_NONCE_NC_SIZE:
+  case MHD_OPTION_LISTEN_BACKLOG_SIZE:
+  case MHD_OPTION_TCP_FASTOPEN_QUEUE_SIZE:
+  case MHD_OPTION_LISTENING_ADDRESS_REUSE:
+    return OK_UINT;
+  case MHD_OPTION_HTTPS_CRED_TYPE:
+  case MHD_OPTION_LISTEN_SOCKET:
+  case MHD_OPTION_STRICT_FOR_CLIENT:
+  case MHD_OPTION_SIGPIPE_HANDLED_BY_APP:
+  case MHD_OPTION_TLS_NO_ALPN:
+    return OK_INT;
+  case MHD_OPTION_SOCK_ADDR:
+  case MHD_OPTION_HTTPS_MEM_KEY:
+  case MHD_OPTION_HTTPS_MEM_CERT:
+  case MHD_OPTION_HTTPS_PRIORITIES:
+  case MHD_OPTION_HTTPS_MEM_TRUST:
+  case MHD_OPTION_HTTPS_MEM_DHPARAMS:
+  case MHD_OPTION_HTTPS_KEY_PASSWORD:
+  case MHD_OPTION_HTTPS_CERT_CALLBACK:
+  case MHD_OPTION_HTTPS_CERT_CALLBACK2:
+  case MHD_OPTION_ARRAY:
+    return OK_PTR;
+  case MHD_OPTION_NOTIFY_COMPLETED:
+  case MHD_OPTION_NOTIFY_CONNECTION:
+  case MHD_OPTION_URI_LOG_CALLBACK:
+  case MHD_OPTION_EXTERNAL_LOGGER:
+  case MHD_OPTION_UNESCAPE_CALLBACK:
+  case MHD_OPTION_GNUTLS_PSK_CRED_HANDLER:
+    return OK_FN_CLS;
+  case MHD_OPTION_DIGEST_AUTH_RANDOM:
+    return OK_SIZE_PTR;
+  default:
+    return OK_UNKNOWN;
+  }
+}
+
+int
+test_options_to_array (va_list ap, struct MHD_OptionItem *out, size_t max)
+{
+  size_t n = 0;
+  for (;;)
+  {
+    enum MHD_OPTION o = (enum MHD_OPTION) va_arg (ap, int);
+    struct MHD_OptionItem it;
+    if (n + 1 > max)
+      return -1;
+    memset (&it, 0, sizeof (it));
+    it.option = o;
+    if (MHD_OPTION_END == o)
+    {
+      out[n] = it;
+      return (int) n;
+    }
+    switch (opt_kind (o))
+    {
+    case OK_SIZE:
+      it.value = (intptr_t) va_arg (ap, size_t);
+      break;
+    case OK_UINT:
+      it.value = (intptr_t) va_arg (ap, unsigned int);
+      break;
+    case OK_INT:
+      it.value = (intptr_t) va_arg (ap, int);
+      break;
+    case OK_PTR:
+      it.ptr_value = va_arg (ap, void *);
+      break;
+    case OK_FN_CLS:
+      {
+        void (*fn)(void) = va_arg (ap, void (*)(void));
+        it.value = (intptr_t) fn;
+        it.ptr_value = va_arg (ap, void *);
+      }
+      break;
+    case OK_SIZE_PTR:
+      it.value = (intptr_t) va_arg (ap, size_t);
+      it.ptr_value = va_arg (ap, void *);
+      break;
+    default:
+      return -1;
+    }
+    out[n++] = it;
+  }
+}
+
 static struct MHD_Daemon *
 start_va (unsigned int extra_flags, MHD_AcceptPolicyCallback apc,
           void *apc_cls, MHD_AccessHandlerCallback dh,
@@ -341,7 +507,25 @@ start_va (unsigned int extra_flags, MHD_AcceptPolicyCallback apc,
 {
   struct MHD_Daemon *d;
   unsigned int flags = cur_mode->flags | extra_flags;
-  d = MHD_start_daemon_va (flags, 0, apc, apc_cls, dh, dh_cls, ap);
+  if (0 != cur_mode->pool_size)
+  {
+    /* MHD_OPTION_THREAD_POOL_SIZE first, then the caller's options through
+     * MHD_OPTION_ARRAY */
+    struct MHD_OptionItem items[64];
+    va_list cp;
+    int n;
+    va_copy (cp, ap);
+    n = test_options_to_array (cp, items, sizeof (items) / sizeof (items[0]));
+    va_end (cp);
+    if (n < 0)
+      SETUP_FAIL ("test_options_to_array: unknown option or too many");
+    d = MHD_start_daemon (flags, 0, apc, apc_cls, dh, dh_cls,
+                          MHD_OPTION_THREAD_POOL_SIZE, cur_mode->pool_size,
+                          MHD_OPTION_ARRAY, items,
+                          MHD_OPTION_END);
+  }
+  else
+    d = MHD_start_daemon_va (flags, 0, apc, apc_cls, dh, dh_cls, ap);
   if (NULL == d)
     return NULL;
   if (TD_INTERNAL != cur_mode->drive)
@@ -351,6 +535,7 @@ start_va (unsigned int extra_flags, MHD_AcceptPolicyCallback apc,
       abort ();
     dr->d = d;
     dr->drive = cur_mode->drive;
+    pthread_mutex_init (&dr->call_lock, NULL);
     if (0 != pthread_create (&dr->thread, NULL, driver_main, dr))
       SETUP_FAIL ("pthread_create");
     pthread_mutex_lock (&drivers_lock);
@@ -423,9 +608,49 @@ test_stop_daemon (struct MHD_Daemon *d)
   {
     ATOMIC_SET (&dr->stop, 1);
     pthread_join (dr->thread, NULL);
+    pthread_mutex_destroy (&dr->call_lock);
     free (dr);
   }
   MHD_stop_daemon (d);
+}
+
+int
+test_in_driver (struct MHD_Daemon *d, void (*fn)(void *), void *arg)
+{
+  struct driver *dr = NULL;
+  struct driver *p;
+  uint64_t end;
+  int seq;
+  int ok = 0;
+  pthread_mutex_lock (&drivers_lock);
+  for (p = drivers; NULL != p; p = p->next)
+    if (p->d == d)
+      dr = p;
+  pthread_mutex_unlock (&drivers_lock);
+  if (NULL == dr)
+  {
+    fn (arg);
+    return 1;
+  }
+  pthread_mutex_lock (&dr->call_lock);
+  dr->call = fn;
+  dr->call_arg = arg;
+  seq = ATOMIC_GET (&dr->call_seq) + 1;
+  ATOMIC_SET (&dr->call_seq, seq);
+  end = test_now_ms () + 5000;
+  while (test_now_ms () < end)
+  {
+    if (ATOMIC_GET (&dr->call_done) == seq)
+    {
+      ok = 1;
+      break;
+    }
+    test_sleep_ms (1);
+  }
+  pthread_mutex_unlock (&dr->call_lock);
+  if (! ok)
+    SETUP_FAIL ("the driver thread did not run the call within 5 s");
+  return ok;
 }
 
 uint16_t
@@ -436,6 +661,65 @@ test_daemon_port (struct MHD_Daemon *d)
   if ((NULL == di) || (0 == di->port))
     SETUP_FAIL ("MHD_DAEMON_INFO_BIND_PORT gave no port");
   return di->port;
+}
+
+int
+test_current_connections (struct MHD_Daemon *d)
+{
+  const union MHD_DaemonInfo *di =
+    MHD_get_daemon_info (d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+  return (NULL == di) ? -1 : (int) di->num_connections;
+}
+
+int
+test_wait_connections (struct MHD_Daemon *d, int n, int timeout_ms)
+{
+  uint64_t end = test_now_ms () + (uint64_t) timeout_ms;
+  for (;;)
+  {
+    if (test_current_connections (d) == n)
+      return 1;
+    if (test_now_ms () >= end)
+      return 0;
+    test_sleep_ms (2);
+  }
+}
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void
+test_logger (void *cls, const char *fmt, va_list ap)
+{
+  struct test_log *l = cls;
+  char msg[512];
+  vsnprintf (msg, sizeof (msg), fmt, ap);
+  {
+    size_t l = strlen (msg);
+    while ((l > 0) && (('\n' == msg[l - 1]) || ('\r' == msg[l - 1])))
+      msg[--l] = '\0';
+  }
+  pthread_mutex_lock (&log_lock);
+  snprintf (l->last, sizeof (l->last), "%s", msg);
+  pthread_mutex_unlock (&log_lock);
+  ATOMIC_INC (&l->count);
+  test_note ("log: %s", msg);
+}
+
+void
+test_log_reset (struct test_log *l)
+{
+  pthread_mutex_lock (&log_lock);
+  l->last[0] = '\0';
+  pthread_mutex_unlock (&log_lock);
+  ATOMIC_SET (&l->count, 0);
+}
+
+void
+test_log_last (struct test_log *l, char *out, size_t outlen)
+{
+  pthread_mutex_lock (&log_lock);
+  snprintf (out, outlen, "%s", l->last);
+  pthread_mutex_unlock (&log_lock);
 }
 
 /* ------------------------------------------------------------------ */

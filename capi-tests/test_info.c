@@ -91,7 +91,11 @@ info_handler (void *cls, struct MHD_Connection *c, const char *url,
   }
   ci = MHD_get_connection_info (c, MHD_CONNECTION_INFO_DAEMON);
   CHECK (NULL != ci);
-  if (NULL != ci)
+  if ((NULL != ci) && test_ref_pool () && (cur_daemon != ci->daemon) &&
+      (NULL != ci->daemon))
+    test_diff ("thread pool: MHD_CONNECTION_INFO_DAEMON gives a worker "
+               "daemon, not the handle MHD_start_daemon returned");
+  else if (NULL != ci)
     CHECK (cur_daemon == ci->daemon);
   ci = MHD_get_connection_info (c, MHD_CONNECTION_INFO_CONNECTION_SUSPENDED);
   CHECK (NULL != ci);
@@ -164,7 +168,7 @@ part_daemon_info (void)
     CHECK_INT (3, n);
     for (i = 0; i < 3; i++)
       close (fds[i]);
-    end = test_now_ms () + 5000;
+    end = test_now_ms () + (test_ref_tpc () ? 1000 : 5000);
     while (test_now_ms () < end)
     {
       di = MHD_get_daemon_info (d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
@@ -173,7 +177,11 @@ part_daemon_info (void)
         break;
       test_sleep_ms (2);
     }
-    CHECK_INT (0, n);
+    if (test_ref_tpc () && (0 != n))
+      test_diff ("thread per connection: CURRENT_CONNECTIONS still %u 1 s "
+                 "after the clients closed", n);
+    else
+      CHECK_INT (0, n);
   }
 
   /* connection info seen from the handler */
@@ -265,6 +273,16 @@ part_connection_limit (void)
   struct http_resp r;
   int closed = 0, rc;
 
+  if (test_ref_pool ())
+  {
+    /* 0.9.75 divides the limit among the workers: a worker refuses at its
+       share although the daemon is under the limit, and a select worker
+       accepts over it.  test_limits covers the pool with a limit that is a
+       multiple of the pool size. */
+    test_diff ("thread pool: MHD_OPTION_CONNECTION_LIMIT 2 is split among "
+               "the workers, not a daemon-wide limit");
+    return;
+  }
   d = START_DAEMON (0, test_ok_handler, NULL,
                     MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 2,
                     MHD_OPTION_END);
@@ -532,7 +550,12 @@ part_stop (void)
              (unsigned long long) (test_now_ms () - t0));
   /* the half-sent request was completed during stop */
   CHECK_INT (2, n_completed);
-  CHECK_INT (MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN, last_toe);
+  if (test_ref_tpc () && (MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN != last_toe))
+    test_diff ("thread per connection: a request cut short by "
+               "MHD_stop_daemon completes with code %d, not DAEMON_SHUTDOWN",
+               (int) last_toe);
+  else
+    CHECK_INT (MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN, last_toe);
   /* both sockets closed by the server */
   CHECK (raw_wait_closed (ka, NULL, 2000));
   raw_send_str (half, "cdefghij");
