@@ -109,6 +109,10 @@ pub struct Connection {
 
 impl Connection {
     pub fn new(fd: RawFd, addr: RawAddr, daemon_handle: CPtr, waker: Arc<WorkerShared>, ctx: &Ctx) -> Connection {
+        // Our writes are already whole (head and body in one call, chunks as
+        // they come): Nagle's algorithm would only hold the next one back
+        // until the peer's delayed ACK.
+        let _ = crate::sys::socket::set_nodelay(fd, true);
         let (transport, state) = match &ctx.tls {
             None => (Transport::plain(fd), State::HeadersReceiving),
             Some(tls) => match tls.session().and_then(|ssl| Transport::tls(fd, ssl).map_err(|e| e.to_string())) {

@@ -33,7 +33,11 @@ impl Connection {
         if self.rbuf.len() < self.read_max {
             self.rbuf.resize(self.read_max, 0);
         }
-        self.up = Some(Box::new(UpgradeState::new(hook, half)));
+        let mut up = UpgradeState::new(hook, half);
+        // Connections run with TCP_NODELAY (see Connection::new); the first
+        // output of a call without CORK turns coalescing back on.
+        up.nodelay = true;
+        self.up = Some(Box::new(up));
         self.state = State::Upgraded;
         self.shared.upgraded.store(true, Ordering::Release);
         // Pipelined bytes that came with the request count as new input.

@@ -60,6 +60,8 @@ pub struct Config {
     pub address_reuse: Option<bool>,
     pub thread_pool_size: usize,
     pub thread_stack_size: usize,
+    /// MHD_OPTION_TCP_FASTOPEN_QUEUE_SIZE (used with MHD_USE_TCP_FASTOPEN).
+    pub fastopen_queue: u32,
     /// MHD_OPTION_STRICT_FOR_CLIENT: > 0 strict, < 0 lenient, 0 default.
     pub strictness: i32,
     /// The HTTPS options (used with MHD_USE_TLS).
@@ -93,6 +95,7 @@ impl Config {
             address_reuse: None,
             thread_pool_size: 0,
             thread_stack_size: 0,
+            fastopen_queue: 10,
             strictness: 0,
             digest_random: Vec::new(),
             nonce_nc_size: 4,

@@ -249,6 +249,7 @@ fn open_listen(cfg: &Config) -> Result<(Option<RawFd>, u16), String> {
         backlog: cfg.listen_backlog,
         reuse: cfg.address_reuse,
         v6_only: addr.is_ipv6() && cfg.flags & flag::DUAL_STACK != flag::DUAL_STACK,
+        fastopen: cfg.has(flag::TCP_FASTOPEN).then(|| cfg.fastopen_queue.min(i32::MAX as u32) as i32),
     };
     let fd = sys::socket::listen(&addr, &opts).map_err(|e| format!("Failed to bind to port {}: {e}", addr.port()))?;
     if cfg.poller == Poller::Select && fd >= sys::select::FD_SETSIZE {

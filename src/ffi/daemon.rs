@@ -85,7 +85,10 @@ fn configure(cfg: &mut Config, opts: &[DaemonOption]) -> Result<(), String> {
             D::ListeningAddressReuse(n) => cfg.address_reuse = Some(n != 0),
             D::ListenBacklogSize(n) => cfg.listen_backlog = n.min(i32::MAX as u32) as i32,
             D::StrictForClient(n) => cfg.strictness = n,
-            D::ServerInsanity(_) | D::SigpipeHandledByApp(_) | D::TcpFastopenQueueSize(_) => {}
+            D::TcpFastopenQueueSize(n) => cfg.fastopen_queue = n,
+            // Accepted without effect: we never raise SIGPIPE (MSG_NOSIGNAL,
+            // and it is blocked in our threads), and have no insane modes.
+            D::ServerInsanity(_) | D::SigpipeHandledByApp(_) => {}
             D::DigestAuthRandom(n, p) => {
                 // SAFETY: the application passes `n` readable bytes at `p`.
                 cfg.digest_random = if p.is_null() { Vec::new() } else { unsafe { std::slice::from_raw_parts(p.cast::<u8>(), n) }.to_vec() };

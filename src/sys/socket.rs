@@ -85,6 +85,8 @@ pub struct ListenOptions {
     pub reuse: Option<bool>,
     /// For IPv6 sockets: `true` accepts IPv6 only, `false` accepts IPv4 too.
     pub v6_only: bool,
+    /// TCP Fast Open with this queue length (MHD_USE_TCP_FASTOPEN).
+    pub fastopen: Option<i32>,
 }
 
 fn set_int_opt(fd: RawFd, level: i32, name: i32, value: i32) -> io::Result<()> {
@@ -113,6 +115,10 @@ pub fn listen(addr: &SocketAddr, opts: &ListenOptions) -> io::Result<RawFd> {
         }
         if family == libc::AF_INET6 {
             set_int_opt(fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, opts.v6_only as i32)?;
+        }
+        if let Some(q) = opts.fastopen {
+            // Where the kernel refuses it, the socket still works without it.
+            let _ = set_int_opt(fd, libc::IPPROTO_TCP, libc::TCP_FASTOPEN, q);
         }
         let raw = RawAddr::from_std(addr);
         syscall!(bind(fd, (&raw.storage as *const libc::sockaddr_storage).cast(), raw.len))?;

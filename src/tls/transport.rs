@@ -47,7 +47,12 @@ pub struct Transport {
     /// Set when the last TLS operation stopped for socket I/O in the other
     /// direction (the readiness the loop must wait for).
     pub wants: Wants,
+    /// Where small slices are joined into one TLS record.
+    scratch: Vec<u8>,
 }
+
+/// Slices are joined into one record up to this size (a TLS record holds 16 KiB).
+const COALESCE: usize = 16 * 1024;
 
 /// Outcome of a handshake step.
 pub enum Handshake {
@@ -58,7 +63,7 @@ pub enum Handshake {
 
 impl Transport {
     pub fn plain(fd: RawFd) -> Transport {
-        Transport { fd, tls: None, handshake_done: true, conn_attached: true, wants: Wants::default() }
+        Transport { fd, tls: None, handshake_done: true, conn_attached: true, wants: Wants::default(), scratch: Vec::new() }
     }
 
     pub fn tls(fd: RawFd, mut ssl: Ssl) -> io::Result<Transport> {
@@ -66,7 +71,7 @@ impl Transport {
         let idx = crate::tls::conn_index().map_err(io::Error::other)?;
         ssl.set_ex_data(idx, std::sync::OnceLock::new());
         let s = SslStream::new(ssl, FdStream { fd }).map_err(io::Error::other)?;
-        Ok(Transport { fd, tls: Some(Box::new(s)), handshake_done: false, conn_attached: false, wants: Wants { read: true, write: false } })
+        Ok(Transport { fd, tls: Some(Box::new(s)), handshake_done: false, conn_attached: false, wants: Wants { read: true, write: false }, scratch: Vec::new() })
     }
 
     pub fn is_tls(&self) -> bool {
@@ -157,7 +162,22 @@ impl Transport {
         match self.tls.as_mut() {
             None => socket::sendv(self.fd, bufs),
             Some(s) => {
-                let Some(first) = bufs.iter().find(|b| !b.is_empty()) else { return Ok(0) };
+                let Some(i) = bufs.iter().position(|b| !b.is_empty()) else { return Ok(0) };
+                // A small head and the start of the body go out as one TLS
+                // record (one packet) rather than two.
+                let first: &[u8] = if bufs[i].len() < COALESCE && bufs.len() > i + 1 {
+                    self.scratch.clear();
+                    for b in &bufs[i..] {
+                        let room = COALESCE - self.scratch.len();
+                        if room == 0 {
+                            break;
+                        }
+                        self.scratch.extend_from_slice(&b[..b.len().min(room)]);
+                    }
+                    &self.scratch
+                } else {
+                    &bufs[i]
+                };
                 match s.ssl_write(first) {
                     Ok(n) => {
                         self.wants = Wants::default();
