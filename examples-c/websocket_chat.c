@@ -379,9 +379,15 @@ parse (struct client *c, const unsigned char *in, size_t n)
         c->opcode = c->hdr[0] & 0x0F;
         c->hdr_len = 0;
         if (c->hdr[0] & 0x70)
-          return protocol_error (c, 1002, "reserved bits");
+          {
+            protocol_error (c, 1002, "reserved bits");
+            return;
+          }
         if (! (c->hdr[1] & 0x80))
-          return protocol_error (c, 1002, "unmasked frame");
+          {
+            protocol_error (c, 1002, "unmasked frame");
+            return;
+          }
         if (126 == len7)
         {
           len = ((uint64_t) c->hdr[2] << 8) | c->hdr[3];
@@ -401,18 +407,27 @@ parse (struct client *c, const unsigned char *in, size_t n)
         if (c->opcode & 0x8)
         {
           if ((c->opcode > 0xA) || (len > 125) || ! c->fin)
-            return protocol_error (c, 1002, "bad control frame");
+            {
+            protocol_error (c, 1002, "bad control frame");
+            return;
+          }
         }
         else
         {
           if ((c->opcode > 0x2) ||
               ((0x0 == c->opcode) && (0 == c->msg_opcode)) ||
               ((0x0 != c->opcode) && (0 != c->msg_opcode)))
-            return protocol_error (c, 1002, "bad fragmentation");
+            {
+            protocol_error (c, 1002, "bad fragmentation");
+            return;
+          }
           if (0 != c->opcode)
             c->msg_opcode = c->opcode;
           if (len > MAX_MESSAGE - c->msg_len)
-            return protocol_error (c, 1009, "message too big");
+            {
+            protocol_error (c, 1009, "message too big");
+            return;
+          }
           if (c->msg_len + len > c->msg_cap)
           {
             size_t cap = c->msg_cap ? c->msg_cap : 4096;
@@ -421,7 +436,10 @@ parse (struct client *c, const unsigned char *in, size_t n)
               cap *= 2;
             m = realloc (c->msg, cap);
             if (NULL == m)
-              return protocol_error (c, 1009, "out of memory");
+              {
+            protocol_error (c, 1009, "out of memory");
+            return;
+          }
             c->msg = m;
             c->msg_cap = cap;
           }
