@@ -421,7 +421,8 @@ impl Daemon {
         Some(fd)
     }
 
-    /// Serves a socket the application accepted itself.
+    /// Serves a socket the application accepted itself. The limits and the
+    /// accept policy are applied here, so the caller learns the outcome.
     pub fn add_connection(&self, fd: RawFd, addr: RawAddr) -> bool {
         if self.ctx.is_shutting_down() {
             return false;
@@ -430,10 +431,13 @@ impl Daemon {
             self.ctx.log(&format!("MHD_add_connection: cannot make the socket non-blocking: {e}"));
             return false;
         }
+        if !self.ctx.admit(&addr) {
+            return false;
+        }
         match &self.loops {
             Loops::External(w) => match w.try_lock() {
                 Ok(mut w) => {
-                    w.add(fd, addr);
+                    w.add_admitted(fd, addr);
                     true
                 }
                 Err(_) => {
@@ -451,7 +455,10 @@ impl Daemon {
                         w.hand_over(fd, addr);
                         true
                     }
-                    None => false,
+                    None => {
+                        self.ctx.release(&addr);
+                        false
+                    }
                 }
             }
         }

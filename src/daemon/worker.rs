@@ -44,7 +44,7 @@ impl WorkerShared {
         Ok(Arc::new(WorkerShared { wake: WakeFd::new()?, inbox: Mutex::new(Vec::new()), epoll_fd: AtomicI32::new(-1) }))
     }
 
-    /// Queues an accepted socket for this worker and wakes it.
+    /// Queues an admitted socket for this worker and wakes it.
     pub fn hand_over(&self, fd: RawFd, addr: RawAddr) {
         self.inbox.lock().unwrap_or_else(|e| e.into_inner()).push((fd, addr));
         self.wake.wake();
@@ -204,7 +204,7 @@ impl Worker {
         }
         let handed: Vec<(RawFd, RawAddr)> = std::mem::take(&mut *self.shared.inbox.lock().unwrap_or_else(|e| e.into_inner()));
         for (fd, addr) in handed {
-            self.add(fd, addr);
+            self.add_admitted(fd, addr);
         }
         self.check_resumed();
         if listen_ready {
@@ -287,6 +287,12 @@ impl Worker {
                 fits = false;
             }
         };
+        if let Backend::Epoll(ep) = &self.backend {
+            // External epoll: the application waits on our epoll descriptor
+            // (which also watches the wake-up descriptor), as libmicrohttpd does.
+            add(r, ep.fd(), &mut max);
+            return (max, fits);
+        }
         if with_wake {
             add(r, self.shared.wake.fd(), &mut max);
         }
@@ -327,9 +333,18 @@ impl Worker {
     }
 
     /// The application's `MHD_run_from_select`: dispatch, then the rest of a round.
-    pub fn run_from_sets(&mut self, r: &FdSet, w: &FdSet, e: &FdSet) {
+    pub fn run_from_sets(&mut self, r: &FdSet, w: &FdSet, e: &FdSet) -> io::Result<()> {
+        if let Backend::Epoll(ep) = &self.backend {
+            // The sets held our epoll descriptor: one round without waiting.
+            if r.contains(ep.fd()) {
+                return self.round(0);
+            }
+            self.after_wait(false);
+            return Ok(());
+        }
         let listen_ready = self.dispatch_sets(r, w, e);
         self.after_wait(listen_ready);
+        Ok(())
     }
 
     fn wait_poll(&mut self, timeout_ms: i32) -> io::Result<bool> {
@@ -481,15 +496,21 @@ impl Worker {
         }
     }
 
-    /// Takes ownership of a connected socket: admits it against the limits
-    /// and serves it (here, or on a thread of its own).
-    pub fn add(&mut self, fd: RawFd, addr: RawAddr) {
-        if matches!(self.backend, Backend::Select) && matches!(self.serving, Serving::Inline) && fd >= sel::FD_SETSIZE {
-            self.ctx.log("Socket descriptor larger than FD_SETSIZE; closing connection.");
+    /// Takes ownership of an accepted socket: admits it against the limits
+    /// and the accept policy, then serves it.
+    fn add(&mut self, fd: RawFd, addr: RawAddr) {
+        if !self.ctx.admit(&addr) {
             sys::close(fd);
             return;
         }
-        if !self.ctx.admit(&addr) {
+        self.add_admitted(fd, addr);
+    }
+
+    /// Serves an admitted socket (here, or on a thread of its own).
+    pub fn add_admitted(&mut self, fd: RawFd, addr: RawAddr) {
+        if matches!(self.backend, Backend::Select) && matches!(self.serving, Serving::Inline) && fd >= sel::FD_SETSIZE {
+            self.ctx.log("Socket descriptor larger than FD_SETSIZE; closing connection.");
+            self.ctx.release(&addr);
             sys::close(fd);
             return;
         }
@@ -543,7 +564,8 @@ impl Worker {
 
     /// Daemon stop: every connection ends with DAEMON_SHUTDOWN.
     pub fn close_all(&mut self) {
-        for (fd, _) in std::mem::take(&mut *self.shared.inbox.lock().unwrap_or_else(|e| e.into_inner())) {
+        for (fd, addr) in std::mem::take(&mut *self.shared.inbox.lock().unwrap_or_else(|e| e.into_inner())) {
+            self.ctx.release(&addr);
             sys::close(fd);
         }
         for i in 0..self.conns.len() {

@@ -357,8 +357,13 @@ pub unsafe extern "C" fn MHD_resume_connection(connection: *mut MHD_Connection) 
         // another thread only the atomic flags and the waker are touched.
         let Some(c) = (unsafe { conn_ref(connection) }) else { return };
         if !c.request_resume() {
-            // Not suspended: nothing to do (libmicrohttpd treats it as misuse).
-            eprintln!("libmicrohttpd-rs: MHD_resume_connection called for a connection that is not suspended");
+            // Not suspended: nothing to do; say so through the application's logger.
+            let msg = "MHD_resume_connection called for a connection that is not suspended.";
+            // SAFETY: the connection's daemon handle stays valid while the connection lives.
+            match unsafe { super::handles::daemon_ref(c.daemon_handle.0.cast()) }.and_then(|h| h.with_daemon(|d| d.ctx.log(msg))) {
+                Some(()) => {}
+                None => eprintln!("libmicrohttpd-rs: {msg}"),
+            }
         }
     })
 }

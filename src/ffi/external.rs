@@ -152,6 +152,13 @@ pub unsafe extern "C" fn MHD_run_from_select(
     except_fd_set: *const fd_set,
 ) -> MHD_Result {
     guard(MHD_Result::MHD_NO, || {
+        if read_fd_set.is_null() || write_fd_set.is_null() {
+            // SAFETY: a live handle from MHD_start_daemon (or NULL).
+            if let Some(h) = unsafe { daemon_ref(daemon) } {
+                h.with_daemon(|d| d.ctx.log("MHD_run_from_select: the read and write sets must not be NULL."));
+            }
+            return MHD_Result::MHD_NO;
+        }
         let empty = FdSet::default();
         // SAFETY: the sets are the application's, read only; NULL means empty.
         let (r, w, e) = unsafe {
@@ -161,9 +168,12 @@ pub unsafe extern "C" fn MHD_run_from_select(
                 (except_fd_set as *const FdSet).as_ref().unwrap_or(&empty),
             )
         };
-        let ok = on_loop(daemon, "MHD_run_from_select", |_, wk| {
-            wk.run_from_sets(r, w, e);
-            true
+        let ok = on_loop(daemon, "MHD_run_from_select", |d, wk| match wk.run_from_sets(r, w, e) {
+            Ok(()) => true,
+            Err(err) => {
+                d.ctx.log(&format!("MHD_run_from_select: {err}"));
+                false
+            }
         });
         result(ok == Some(true))
     })
