@@ -13,7 +13,8 @@
  *   POST /counter  adds the number in the body ("5" or "-2") to the counter
  *
  * The same select() loop reads commands on stdin, one per line:
- *   stats   prints "counter=N requests=N ticks=N" on stdout
+ *   stats   prints "counter=N requests=N ticks=N wakeups=N" on stdout
+ *           (wakeups: returns from select(), to spot a busy loop)
  *   quit    stops the server and exits 0
  * (end of input only stops watching stdin), runs a timer of its own (a
  * tick every second), and learns of SIGTERM and SIGINT through a pipe.
@@ -41,6 +42,7 @@
 static long long counter;
 static unsigned long long requests;
 static unsigned long long ticks;
+static unsigned long long wakeups;
 
 /* Written to by the signal handler, read by the loop (self-pipe). */
 static int signal_pipe[2] = { -1, -1 };
@@ -212,8 +214,8 @@ command (const char *line)
   if (0 == strcmp (line, "quit"))
     return 1;
   if (0 == strcmp (line, "stats"))
-    printf ("counter=%lld requests=%llu ticks=%llu\n", counter, requests,
-            ticks);
+    printf ("counter=%lld requests=%llu ticks=%llu wakeups=%llu\n", counter,
+            requests, ticks, wakeups);
   else if ('\0' != line[0])
     printf ("unknown command: %s (try stats or quit)\n", line);
   fflush (stdout);
@@ -339,6 +341,7 @@ main (int argc, char **argv)
     tv.tv_usec = (suseconds_t) ((wait_ms % 1000) * 1000);
 
     n = select (max_fd + 1, &rs, &ws, &es, &tv);
+    wakeups++;
     if (n < 0)
     {
       if (EINTR == errno)
