@@ -121,7 +121,10 @@ pipelined (uint16_t port)
       p += 6;
     }
   }
-  CHECK_MSG (N == got, "pipelined: %d of %d responses", got, N);
+  if (test_is_reference () && (got < N))
+    test_diff ("pipelined: Debian's library answered %d of %d requests sent in one write", got, N);
+  else
+    CHECK_MSG (N == got, "pipelined: %d of %d responses", got, N);
   buf_free (&b);
   free (all);
   close (fd);
