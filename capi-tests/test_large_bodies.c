@@ -122,7 +122,7 @@ pipelined (uint16_t port)
     }
   }
   if (test_is_reference () && (got < N))
-    test_diff ("pipelined: Debian's library answered %d of %d requests sent in one write", got, N);
+    test_diff ("pipelined: Debian's library answered %d of %d requests sent in one write (0.9.75 closes after a response queued on the handler's first call)", got, N);
   else
     CHECK_MSG (N == got, "pipelined: %d of %d responses", got, N);
   buf_free (&b);
