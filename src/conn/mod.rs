@@ -320,7 +320,8 @@ impl Connection {
                 self.rend -= self.rstart;
                 self.rstart = 0;
             } else if self.rbuf.len() < self.read_max {
-                let new_len = (self.rbuf.len() * 2).clamp(INITIAL_READ_BUFFER, self.read_max);
+                // Doubling, from a first size that never exceeds the budget.
+                let new_len = (self.rbuf.len() * 2).max(INITIAL_READ_BUFFER).min(self.read_max);
                 self.rbuf.resize(new_len, 0);
             } else {
                 return false;

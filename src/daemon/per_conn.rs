@@ -54,7 +54,7 @@ fn serve(ctx: Arc<Ctx>, shared: Arc<WorkerShared>, fd: RawFd, addr: RawAddr) {
             // Resumed: fall through and run.
         }
         if !conn.is_suspended() {
-            conn.run(&ctx);
+            super::worker::run_guarded(&mut conn, &ctx);
         }
         if conn.is_closed() {
             break;

@@ -417,7 +417,7 @@ impl Worker {
     /// Runs one connection and files it by what it needs next.
     fn run_conn(&mut self, slot: usize) {
         let Some(c) = self.conns[slot].as_mut() else { return };
-        c.run(&self.ctx);
+        run_guarded(c, &self.ctx);
         self.has_deadlines |= c.deadline().is_some();
         if c.is_closed() {
             self.reap(slot);
@@ -574,6 +574,16 @@ impl Worker {
                 self.reap(i);
             }
         }
+    }
+}
+
+/// Runs a connection; a panic (a bug of ours) ends that connection only,
+/// is reported like any internal error, and the loop goes on serving.
+pub fn run_guarded(c: &mut Connection, ctx: &Ctx) {
+    if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.run(ctx))) {
+        let msg = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned());
+        crate::ffi::guard::report_panic(file!(), line!(), &msg.unwrap_or_else(|| "panic while serving a connection".into()));
+        c.abort(Termination::WithError);
     }
 }
 
