@@ -249,11 +249,55 @@ part_per_ip (void)
   test_stop_daemon (d);
 }
 
+/* A tiny MHD_OPTION_CONNECTION_MEMORY_LIMIT: small requests are served, a
+ * head that does not fit gets 431 and the connection closed. */
+static void
+part_small_memory (void)
+{
+  struct MHD_Daemon *d = START_DAEMON (0, test_ok_handler, NULL,
+                                       MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                       (size_t) 1024,
+                                       MHD_OPTION_END);
+  uint16_t port = test_daemon_port (d);
+  struct buf b;
+  char big[2048];
+  int fd;
+  int i;
+  for (i = 0; i < 3; i++)
+  {
+    fd = raw_connect (port);
+    SETUP_CHECK (fd >= 0);
+    buf_init (&b);
+    raw_send_str (fd, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    CHECK_INT (RAW_EOF, raw_read_until_close (fd, &b, RAW_TIMEOUT_MS));
+    CHECK_MSG ((b.len > 12) && (0 == strncmp (b.data, "HTTP/1.1 200 ", 13)),
+               "1 KiB memory limit: small request not served");
+    buf_free (&b);
+    close (fd);
+  }
+  memset (big, 'a', sizeof (big));
+  memcpy (big, "X-Big: ", 7);
+  big[sizeof (big) - 1] = '\0';
+  fd = raw_connect (port);
+  SETUP_CHECK (fd >= 0);
+  buf_init (&b);
+  raw_send_str (fd, "GET / HTTP/1.1\r\nHost: x\r\n");
+  raw_send_str (fd, big);
+  raw_send_str (fd, "\r\n\r\n");
+  raw_read_until_close (fd, &b, RAW_TIMEOUT_MS);
+  CHECK_MSG ((b.len > 12) && (0 == strncmp (b.data, "HTTP/1.1 431 ", 13)),
+             "1 KiB memory limit: a 2 KiB header did not get 431");
+  buf_free (&b);
+  close (fd);
+  test_stop_daemon (d);
+}
+
 static void
 run (void)
 {
   part_connection_limit ();
   part_per_ip ();
+  part_small_memory ();
 }
 
 int
