@@ -399,6 +399,7 @@ run (void)
   uint16_t port;
   unsigned char b[2];
   int ch, rc;
+  int ref_stalled = 0;
   uint64_t t0 = test_now_ms ();
 
   n_started = n_closed = n_requests = 0;
@@ -455,17 +456,29 @@ run (void)
     b[0] = 'G';
     SETUP_CHECK (1 == write (to_child[1], b, 1));
     ch = read_byte (from_child[0], 90000);
-    CHECK_MSG ('B' == ch, "clients: keep-alive rounds %s",
-               ('F' == ch) ? "failed" : "did not finish");
-    /* keep-alive: no new connection for the later requests */
-    CHECK_INT (n, n_started);
-    CHECK_INT (n * REQS, n_requests);
-    CHECK_INT (0, n_closed);
+    if (('B' != ch) && test_is_reference () &&
+        (0 != (cur_mode->flags & MHD_USE_EPOLL)))
+    {
+      /* Debian's 0.9.75 epoll loop can stall for good with hundreds of
+       * busy connections (seen in bench/ too). */
+      ref_stalled = 1;
+      test_diff ("epoll: clients left waiting in the keep-alive rounds "
+                 "(the reference's epoll loop stalls with many connections)");
+    }
+    else
+    {
+      CHECK_MSG ('B' == ch, "clients: keep-alive rounds %s",
+                 ('F' == ch) ? "failed" : "did not finish");
+      /* keep-alive: no new connection for the later requests */
+      CHECK_INT (n, n_started);
+      CHECK_INT (n * REQS, n_requests);
+      CHECK_INT (0, n_closed);
+    }
   }
   b[0] = 'C';
   (void) ! write (to_child[1], b, 1);
   rc = wait_child (pid, 30000);
-  CHECK_MSG (0 == rc, "client process exit status %d", rc);
+  CHECK_MSG ((0 == rc) || ref_stalled, "client process exit status %d", rc);
   close (to_child[1]);
   close (from_child[0]);
   if (test_ref_tpc () && ! test_wait_connections (d, 0, 1000))
