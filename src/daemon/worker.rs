@@ -421,17 +421,25 @@ impl Worker {
         self.has_deadlines |= c.deadline().is_some();
         if c.is_closed() {
             self.reap(slot);
-        } else if c.is_suspended() {
+            return;
+        }
+        if c.is_suspended() {
             if !self.suspended.contains(&slot) {
                 self.suspended.push(slot);
             }
-        } else if c.is_upgraded() && !self.upgraded.contains(&slot) {
+            return;
+        }
+        if c.is_upgraded() && !self.upgraded.contains(&slot) {
             self.upgraded.push(slot);
-            if c.interest().busy && matches!(self.backend, Backend::Epoll(_)) && !self.busy.contains(&slot) {
-                self.busy.push(slot);
-            }
-        } else if c.interest().busy && matches!(self.backend, Backend::Epoll(_)) && !self.busy.contains(&slot) {
-            // Edge-triggered epoll will not report this again: remember it.
+        }
+        self.remember_if_busy(slot);
+    }
+
+    /// Edge-triggered epoll will not report again a connection that has
+    /// work needing no I/O: list it for the next round.
+    fn remember_if_busy(&mut self, slot: usize) {
+        let busy = self.conns[slot].as_ref().map_or(false, |c| c.interest().busy);
+        if busy && matches!(self.backend, Backend::Epoll(_)) && !self.busy.contains(&slot) {
             self.busy.push(slot);
         }
     }
@@ -449,9 +457,7 @@ impl Worker {
                         self.reap(slot);
                         continue;
                     }
-                    if c.interest().busy && matches!(self.backend, Backend::Epoll(_)) && !self.busy.contains(&slot) {
-                        self.busy.push(slot);
-                    }
+                    self.remember_if_busy(slot);
                     i += 1;
                 }
                 _ => {
