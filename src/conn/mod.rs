@@ -506,15 +506,19 @@ impl Connection {
                 BodyIn::Chunked { pending, .. } => *pending,
             };
             if avail > 0 {
-                if !self.call_handler(ctx, Some((self.rstart, avail))) {
-                    return true;
-                }
+                let go_on = self.call_handler(ctx, Some((self.rstart, avail)));
+                // What the handler consumed is gone even when the call also
+                // suspended the connection (or ended the request): a resumed
+                // handler must not be offered those bytes again.
                 let k = self.req.last_consumed;
                 self.rstart += k;
                 match &mut self.req.body {
                     BodyIn::Length(n) => *n -= k as u64,
                     BodyIn::Chunked { pending, .. } => *pending -= k,
                     BodyIn::None => {}
+                }
+                if !go_on {
+                    return true;
                 }
                 if k > 0 {
                     progress = true;
