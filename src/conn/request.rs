@@ -89,7 +89,12 @@ impl Request {
     pub fn parse(&mut self, buf: &[u8], bounds: http1::HeadBounds, values: &mut Values, ctx: &Ctx) -> Result<(), http1::Error> {
         // RFC 9112 requires Host on HTTP/1.1; only MHD_OPTION_STRICT_FOR_CLIENT < 0
         // ("be lenient") accepts requests without it, as 0.9.75 did by default.
-        let opts = ParseOptions { require_host: ctx.cfg.strictness >= 0 || ctx.cfg.flags & flag::PEDANTIC_CHECKS != 0 };
+        // The memory budget is the read buffer's size (conn/mod.rs read_max).
+        let budget = ctx.cfg.memory_limit.max(1024);
+        let opts = ParseOptions {
+            require_host: ctx.cfg.strictness >= 0 || ctx.cfg.flags & flag::PEDANTIC_CHECKS != 0,
+            memory_budget: Some(budget),
+        };
         http1::parse_head(buf, bounds, opts, &mut self.head)?;
         let h = &self.head;
         self.version = Some(h.version);
@@ -101,7 +106,8 @@ impl Request {
             Framing::None => BodyIn::None,
             Framing::Length(n) => BodyIn::Length(n),
             Framing::Chunked => {
-                let mut d = self.spare_decoder.take().unwrap_or_default();
+                let limit = budget.min(http1::chunked::DEFAULT_TRAILER_LIMIT);
+                let mut d = self.spare_decoder.take().unwrap_or_else(|| Box::new(ChunkedDecoder::new(limit)));
                 d.reset();
                 BodyIn::Chunked { decoder: d, pending: 0, done: false }
             }

@@ -25,6 +25,12 @@ pub const MAX_EXT_LINE: usize = 4096;
 /// Default limit of the whole trailer section, in bytes.
 pub const DEFAULT_TRAILER_LIMIT: usize = 16 * 1024;
 
+/// Charged against the trailer limit for each trailer line besides its
+/// bytes: what a field costs in bookkeeping once stored (see
+/// [`super::request::FIELD_COST`]), so many tiny lines cannot make the
+/// connection hold many times the limit.
+pub use super::request::FIELD_COST;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Expecting the first hex digit of a chunk-size.
@@ -73,6 +79,8 @@ pub struct ChunkedDecoder {
     ext_len: usize,
     trailer_limit: usize,
     trailer_raw: Vec<u8>,
+    /// Trailer lines begun so far (each charged [`FIELD_COST`]).
+    trailer_lines: usize,
     trailers: Vec<HeaderSpan>,
     payload_total: u64,
 }
@@ -84,7 +92,8 @@ impl Default for ChunkedDecoder {
 }
 
 impl ChunkedDecoder {
-    /// A decoder that refuses a trailer section over `trailer_limit` bytes (431).
+    /// A decoder that refuses a trailer section over `trailer_limit` bytes,
+    /// counting [`FIELD_COST`] for each line (431).
     pub fn new(trailer_limit: usize) -> Self {
         ChunkedDecoder {
             state: State::SizeStart,
@@ -92,6 +101,7 @@ impl ChunkedDecoder {
             ext_len: 0,
             trailer_limit,
             trailer_raw: Vec::new(),
+            trailer_lines: 0,
             trailers: Vec::new(),
             payload_total: 0,
         }
@@ -103,6 +113,7 @@ impl ChunkedDecoder {
         self.remaining = 0;
         self.ext_len = 0;
         self.trailer_raw.clear();
+        self.trailer_lines = 0;
         self.trailers.clear();
         self.payload_total = 0;
     }
@@ -216,6 +227,7 @@ impl ChunkedDecoder {
                         break;
                     }
                     _ => {
+                        self.trailer_lines += 1;
                         self.push_trailer(b)?;
                         self.state = State::Trailer;
                     }
@@ -240,8 +252,10 @@ impl ChunkedDecoder {
         Ok(DecodeStep { consumed: i, data: Span::new(i, i), done: self.state == State::Done })
     }
 
+    /// Adds a trailer byte; the bytes plus [`FIELD_COST`] per line must
+    /// stay within the limit (431).
     fn push_trailer(&mut self, b: u8) -> Result<(), Error> {
-        if self.trailer_raw.len() >= self.trailer_limit {
+        if self.trailer_raw.len().saturating_add(self.trailer_lines.saturating_mul(FIELD_COST)) >= self.trailer_limit {
             return Err(Error::HeaderFieldsTooLarge);
         }
         self.trailer_raw.push(b);
@@ -295,7 +309,8 @@ mod tests {
     /// would: keep unconsumed bytes, append new ones. Returns (payload,
     /// trailers, bytes consumed in total) or the error; `Ok` only when done.
     fn run(input: &[u8], cuts: &[usize]) -> Option<Outcome> {
-        let mut d = ChunkedDecoder::new(64);
+        // Room for 64 bytes of trailers in two lines.
+        let mut d = ChunkedDecoder::new(64 + 2 * FIELD_COST);
         let mut payload = Vec::new();
         let mut pos = 0;
         for &c in cuts {
@@ -393,7 +408,7 @@ mod tests {
             (b"0\r\nX: a\rb\r\n\r\n", Error::Malformed),
             (b"0\r\nX: a\x00b\r\n\r\n", Error::Malformed),
             (b"0\r\nNoColon\r\n\r\n", Error::Malformed),
-            (b"0\r\nX: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n", Error::HeaderFieldsTooLarge),
+            (b"0\r\nX: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n", Error::HeaderFieldsTooLarge),
         ];
         for (input, want) in table {
             assert_eq!(err(input), *want, "{:?}", String::from_utf8_lossy(input));
@@ -442,5 +457,26 @@ mod tests {
             }
             let _ = all_ways(&v);
         }
+    }
+
+    /// Each trailer line is charged FIELD_COST besides its bytes: many
+    /// tiny lines reach the limit long before their bytes do.
+    #[test]
+    fn trailer_lines_are_charged() {
+        let body = |lines: usize| {
+            let mut b = b"0\r\n".to_vec();
+            for _ in 0..lines {
+                b.extend_from_slice(b"a:\r\n");
+            }
+            b.extend_from_slice(b"\r\n");
+            b
+        };
+        // 17 lines cost 17 * (4 + 56) = 1020 bytes, within 1024; 18 do not.
+        let mut d = ChunkedDecoder::new(1024);
+        let step = d.decode(&body(17)).expect("17 lines fit");
+        assert!(step.done);
+        assert_eq!(d.trailer_count(), 17);
+        let mut d = ChunkedDecoder::new(1024);
+        assert_eq!(d.decode(&body(18)), Err(Error::HeaderFieldsTooLarge));
     }
 }

@@ -171,12 +171,24 @@ pub enum Framing {
     Chunked,
 }
 
+/// What libmicrohttpd 0.9.75 takes from a connection's memory pool for each
+/// header field, GET argument, cookie or footer besides its bytes (`struct
+/// MHD_HTTP_Header`, 56 bytes on 64-bit). We charge the same against the
+/// connection memory limit: our bookkeeping per field is of that size, so
+/// without the charge a head of many tiny fields (`a:\n` is 3 bytes) made a
+/// connection hold tens of times its limit.
+pub const FIELD_COST: usize = 56;
+
 /// Options that change what is an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ParseOptions {
     /// Refuse an HTTP/1.1 request without `Host` (libmicrohttpd does so only
     /// with `MHD_USE_PEDANTIC_CHECKS`).
     pub require_host: bool,
+    /// The connection memory limit: the head plus [`FIELD_COST`] for each
+    /// header field, GET argument and cookie must fit in it, else 431 (as
+    /// 0.9.75 answers when its pool runs out). `None`: no limit.
+    pub memory_budget: Option<usize>,
 }
 
 /// A parsed request head: spans into the buffer passed to [`parse_head`].
@@ -269,6 +281,11 @@ pub fn parse_head(
     let line_start = bounds.start;
     let rl_end = request_line(head, line_start, out)?;
     out.head_end = bounds.end;
+    let head_len = bounds.end - bounds.start;
+    let over_budget = |fields: usize| {
+        opts.memory_budget.is_some_and(|b| head_len.saturating_add(fields.saturating_mul(FIELD_COST)) > b)
+    };
+    let args = query_pieces(out.target.get(buf));
 
     // Header fields: httparse on the rest, stack array first, heap if needed.
     let fields = &head[rl_end..];
@@ -283,6 +300,11 @@ pub fn parse_head(
         Ok(httparse::Status::Partial) => return Err(Error::Malformed),
         Err(httparse::Error::TooManyHeaders) => {
             let lines = fields.iter().filter(|&&b| b == b'\n').count();
+            // Refuse before allocating per-line bookkeeping (the last
+            // line is the empty one that ends the head).
+            if over_budget(lines.saturating_sub(1) + args) {
+                return Err(Error::HeaderFieldsTooLarge);
+            }
             let mut heap = vec![httparse::EMPTY_HEADER; lines];
             match httparse::parse_headers(fields, &mut heap) {
                 Ok(httparse::Status::Complete((n, hs))) if rl_end + n == bounds.end => {
@@ -293,7 +315,20 @@ pub fn parse_head(
         }
         Err(_) => return Err(Error::Malformed),
     }
+    let cookies = out.find(buf, b"cookie").map_or(0, |c| c.get(buf).iter().filter(|&&b| b == b';').count() + 1);
+    if over_budget(out.headers.len() + args + cookies) {
+        return Err(Error::HeaderFieldsTooLarge);
+    }
     semantics(buf, opts, out)
+}
+
+/// How many GET arguments the request-target carries (an upper bound:
+/// pieces between `&` after the first `?`).
+fn query_pieces(target: &[u8]) -> usize {
+    match target.iter().position(|&b| b == b'?') {
+        Some(q) if q + 1 < target.len() => target[q + 1..].iter().filter(|&&b| b == b'&').count() + 1,
+        _ => 0,
+    }
 }
 
 fn collect(buf: &[u8], hs: &[httparse::Header<'_>], out: &mut Vec<HeaderSpan>) {
@@ -651,7 +686,7 @@ mod tests {
         let h = ok(b"GET / HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n");
         assert!(h.wants_upgrade());
         assert!(!ok(b"GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n").wants_upgrade());
-        let strict = ParseOptions { require_host: true };
+        let strict = ParseOptions { require_host: true, ..ParseOptions::default() };
         assert_eq!(parse_all_ways(b"GET / HTTP/1.1\r\n\r\n", strict), Some(Err(Error::MissingHost)));
         assert!(matches!(parse_all_ways(b"GET / HTTP/1.0\r\n\r\n", strict), Some(Ok(_))));
         assert!(matches!(parse_all_ways(b"GET / HTTP/1.1\r\nhost: a\r\n\r\n", strict), Some(Ok(_))));
@@ -779,5 +814,45 @@ mod tests {
             let _ = parse_all_ways(&v, ParseOptions::default());
             let _ = parse_all_ways(&v[16..], ParseOptions::default());
         }
+    }
+
+    /// With a memory budget, the head plus FIELD_COST per header field,
+    /// GET argument and cookie must fit (431), counted before the
+    /// per-field bookkeeping is allocated.
+    #[test]
+    fn fields_are_charged_against_the_memory_budget() {
+        let parse = |head: &[u8], budget: usize| {
+            let mut f = HeadFinder::new();
+            let b = f.find(head).expect("complete head");
+            let mut h = RequestHead::default();
+            parse_head(head, b, ParseOptions { memory_budget: Some(budget), ..ParseOptions::default() }, &mut h).map(|_| h.headers.len())
+        };
+        let with_fields = |n: usize| {
+            let mut v = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
+            for _ in 0..n {
+                v.extend_from_slice(b"a:\n");
+            }
+            v.extend_from_slice(b"\r\n");
+            v
+        };
+        // 100 tiny fields (the heap path): 327 bytes + 101 * 56 = 5983.
+        let h = with_fields(100);
+        assert_eq!(h.len(), 327);
+        assert_eq!(parse(&h, 5983), Ok(101));
+        assert_eq!(parse(&h, 5982), Err(Error::HeaderFieldsTooLarge));
+        assert_eq!(parse(&h, usize::MAX), Ok(101));
+        // A few fields (the stack path) too.
+        let h = with_fields(3);
+        assert_eq!(parse(&h, h.len() + 4 * FIELD_COST), Ok(4));
+        assert_eq!(parse(&h, h.len() + 4 * FIELD_COST - 1), Err(Error::HeaderFieldsTooLarge));
+        // GET arguments and cookies count as fields.
+        let h = b"GET /?a&b&c HTTP/1.1\r\nHost: x\r\nCookie: x=1; y=2\r\n\r\n";
+        assert_eq!(parse(h, h.len() + 7 * FIELD_COST), Ok(2));
+        assert_eq!(parse(h, h.len() + 7 * FIELD_COST - 1), Err(Error::HeaderFieldsTooLarge));
+        // No budget: no limit (the default).
+        let mut f = HeadFinder::new();
+        let big = with_fields(5000);
+        let b = f.find(&big).expect("complete");
+        assert!(parse_head(&big, b, ParseOptions::default(), &mut RequestHead::default()).is_ok());
     }
 }
