@@ -367,3 +367,86 @@ pub unsafe extern "C" fn MHD_resume_connection(connection: *mut MHD_Connection) 
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! The connection state machine through the C API, on one end of a
+    //! socketpair in external mode.
+    use super::*;
+    use crate::ffi::daemon::{mhd_rs_start_daemon, MHD_add_connection, MHD_stop_daemon};
+    use crate::ffi::external::MHD_run;
+    use crate::ffi::response::{MHD_create_response_from_buffer, MHD_destroy_response};
+    use std::sync::Mutex;
+
+    /// Upload bytes the handler saw (the test's own handler state).
+    static SEEN: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+    static SUSPENDED: Mutex<usize> = Mutex::new(0);
+
+    unsafe extern "C" fn suspend_while_consuming(
+        _cls: *mut c_void,
+        conn: *mut MHD_Connection,
+        _url: *const c_char,
+        _method: *const c_char,
+        _version: *const c_char,
+        upload: *const c_char,
+        size: *mut size_t,
+        con_cls: *mut *mut c_void,
+    ) -> MHD_ResultInt {
+        // SAFETY: valid for the call, as the library passes them.
+        unsafe {
+            if (*con_cls).is_null() {
+                *con_cls = 1 as *mut c_void;
+                return MHD_Result::MHD_YES as MHD_ResultInt;
+            }
+            if *size > 0 {
+                SEEN.lock().unwrap().extend_from_slice(std::slice::from_raw_parts(upload.cast::<u8>(), *size));
+                *size = 0; // all consumed...
+                MHD_suspend_connection(conn); // ...and suspended in the same call
+                *SUSPENDED.lock().unwrap() = conn as usize;
+                return MHD_Result::MHD_YES as MHD_ResultInt;
+            }
+            let r = MHD_create_response_from_buffer(2, b"ok".as_ptr() as *mut c_void, MHD_ResponseMemoryMode::MHD_RESPMEM_PERSISTENT as c_int);
+            let q = MHD_queue_response(conn, 200, r);
+            MHD_destroy_response(r);
+            q as MHD_ResultInt
+        }
+    }
+
+    /// Regression (found by fuzz/ connection target): bytes consumed in a
+    /// call that also suspends were offered again after the resume.
+    #[test]
+    fn upload_consumed_while_suspending_is_not_offered_again() {
+        let mut fds = [0 as c_int; 2];
+        // SAFETY: plain libc calls on our own descriptors and memory; the
+        // daemon is external, so every callback runs inside MHD_run here.
+        unsafe {
+            assert_eq!(libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_NONBLOCK, 0, fds.as_mut_ptr()), 0);
+            let end = MHD_OptionItem { option: MHD_OPTION::MHD_OPTION_END as c_int, value: 0, ptr_value: ptr::null_mut() };
+            let d = mhd_rs_start_daemon(MHD_FLAG::MHD_USE_NO_LISTEN_SOCKET as c_uint, 0, None, ptr::null_mut(), Some(suspend_while_consuming), ptr::null_mut(), &end, 0);
+            assert!(!d.is_null());
+            assert_eq!(MHD_add_connection(d, fds[0], ptr::null(), 0), MHD_Result::MHD_YES);
+            let req = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789";
+            assert_eq!(libc::write(fds[1], req.as_ptr().cast(), req.len()), req.len() as isize);
+            let mut out = Vec::new();
+            for _ in 0..50 {
+                MHD_run(d);
+                let c = std::mem::take(&mut *SUSPENDED.lock().unwrap());
+                if c != 0 {
+                    MHD_resume_connection(c as *mut MHD_Connection);
+                }
+                let mut buf = [0u8; 4096];
+                let n = libc::read(fds[1], buf.as_mut_ptr().cast(), buf.len());
+                if n > 0 {
+                    out.extend_from_slice(&buf[..n as usize]);
+                }
+                if out.ends_with(b"\r\n\r\nok") {
+                    break;
+                }
+            }
+            MHD_stop_daemon(d);
+            libc::close(fds[1]);
+            assert!(out.starts_with(b"HTTP/1.1 200 OK\r\n") && out.ends_with(b"\r\n\r\nok"), "{:?}", String::from_utf8_lossy(&out));
+        }
+        assert_eq!(&SEEN.lock().unwrap()[..], b"0123456789", "each upload byte is offered once");
+    }
+}
