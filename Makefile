@@ -8,6 +8,7 @@
 #   make shim-test     the C shim against mock Rust functions
 #   make check-install install into a temp dir, build+run a C program via pkg-config
 #   make check         all of the above + cargo test
+#   make fuzz          every fuzz target for FUZZ_SECONDS (default 60) each (fuzz/README.md)
 
 CARGO   ?= cargo
 CC      ?= cc
@@ -206,3 +207,30 @@ bench: build
 	@sh bench/deps.sh
 	@$(MAKE) --no-print-directory -f bench/build.mk BUILD=$(BUILD) CC=$(CC)
 	BUILD=$(BUILD) $(PYTHON) bench/run.py
+
+# ---------------------------------------------------------------------------
+# Fuzzing (fuzz/README.md). `make fuzz` runs every cargo-fuzz target for
+# FUZZ_SECONDS each (niced), installing cargo-fuzz if missing; cargo-fuzz
+# needs nightly flags, so the stable toolchain runs with RUSTC_BOOTSTRAP=1.
+# New inputs land in fuzz/corpus/<target>/: `make fuzz-cmin` minimizes the
+# corpora before committing. Not part of `make check`, which only replays
+# the committed corpora on stable without libFuzzer (`make fuzz-replay`).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := request_head chunked post_processor auth unescape tls_priorities connection
+FUZZ_FLAGS = -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -print_final_stats=1
+.PHONY: fuzz fuzz-cmin fuzz-replay fuzz-tools
+fuzz-tools:
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+fuzz: fuzz-tools
+	@mkdir -p $(BUILD) && cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  extra=; [ $$t = connection ] && extra=-max_len=16384; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s (log: $(BUILD)/fuzz-$$t.log)"; \
+	  RUSTC_BOOTSTRAP=1 nice -n 19 $(CARGO) fuzz run -O -a $$t -- $(FUZZ_FLAGS) $$extra >../$(BUILD)/fuzz-$$t.log 2>&1; rc=$$?; \
+	  grep -E '^stat::(number_of_executed_units|new_units_added)|panicked|SUMMARY|Test unit written' ../$(BUILD)/fuzz-$$t.log; \
+	  [ $$rc -eq 0 ] || { echo "fuzz: $$t FAILED (reproducer in fuzz/artifacts/$$t/)"; exit 1; }; \
+	done; echo "fuzz: no finding"
+fuzz-cmin: fuzz-tools
+	cd fuzz && for t in $(FUZZ_TARGETS); do RUSTC_BOOTSTRAP=1 nice -n 19 $(CARGO) fuzz cmin -O -a $$t || exit 1; done
+# In the main target directory: the library is reused from `make build`.
+fuzz-replay:
+	$(CARGO) test --release --no-default-features --manifest-path fuzz/Cargo.toml --target-dir $(or $(CARGO_TARGET_DIR),target)

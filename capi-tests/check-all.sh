@@ -49,6 +49,10 @@ echo "cargo test: $rp passed, $rf failed"
 passed=$((passed+rp)); failed=$((failed+rf))
 [ "$rf" -eq 0 ] || failures="$failures cargo-test"
 
+# The fuzz corpora (fuzz/corpus/<target>/) replayed through the fuzz
+# targets' bodies and invariants, on stable without libFuzzer.
+step fuzz-replay    $MAKE --no-print-directory fuzz-replay
+
 # The C API tests, built against our header and run on our library...
 if $MAKE --no-print-directory -C capi-tests BINDIR="$PWD/build/capi-ours" INCDIR="$PWD/include" LIBDIR="$PWD/build" >build/check-capi-build.log 2>&1; then
   BINDIR="$PWD/build/capi-ours" capi-tests/run.sh "$PWD/build" ours | tee build/check-capi-ours.log

@@ -1,0 +1,3 @@
+#![no_main]
+// The body and its invariants live in src/ (replayed by `make check`).
+libfuzzer_sys::fuzz_target!(|data: &[u8]| microhttpd_fuzz::unescape::run(data));
