@@ -212,8 +212,8 @@ bench: build
 # Fuzzing (fuzz/README.md). `make fuzz` runs every cargo-fuzz target for
 # FUZZ_SECONDS each (niced), installing cargo-fuzz if missing; cargo-fuzz
 # needs nightly flags, so the stable toolchain runs with RUSTC_BOOTSTRAP=1.
-# New inputs land in fuzz/corpus/<target>/: `make fuzz-cmin` minimizes the
-# corpora before committing. Not part of `make check`, which only replays
+# It starts from fuzz/corpus/, seeds/ and regress/<target>/; new inputs land
+# in fuzz/corpus/<target>/: `make fuzz-cmin` minimizes them before committing. Not part of `make check`, which only replays
 # the committed corpora on stable without libFuzzer (`make fuzz-replay`).
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := request_head chunked post_processor auth unescape tls_priorities connection
@@ -224,8 +224,9 @@ fuzz-tools:
 fuzz: fuzz-tools
 	@mkdir -p $(BUILD) && cd fuzz && for t in $(FUZZ_TARGETS); do \
 	  extra=; [ $$t = connection ] && extra=-max_len=16384; \
+	  dirs=corpus/$$t; for d in seeds/$$t regress/$$t; do [ -d $$d ] && dirs="$$dirs $$d"; done; \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS) s (log: $(BUILD)/fuzz-$$t.log)"; \
-	  RUSTC_BOOTSTRAP=1 nice -n 19 $(CARGO) fuzz run -O -a $$t -- $(FUZZ_FLAGS) $$extra >../$(BUILD)/fuzz-$$t.log 2>&1; rc=$$?; \
+	  RUSTC_BOOTSTRAP=1 nice -n 19 $(CARGO) fuzz run -O -a $$t $$dirs -- $(FUZZ_FLAGS) $$extra >../$(BUILD)/fuzz-$$t.log 2>&1; rc=$$?; \
 	  grep -E '^stat::(number_of_executed_units|new_units_added)|panicked|SUMMARY|Test unit written' ../$(BUILD)/fuzz-$$t.log; \
 	  [ $$rc -eq 0 ] || { echo "fuzz: $$t FAILED (reproducer in fuzz/artifacts/$$t/)"; exit 1; }; \
 	done; echo "fuzz: no finding"

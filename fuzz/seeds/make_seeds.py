@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the hand-made seed inputs into corpus/<target>/seed-*.
+"""Writes the hand-made seed inputs into seeds/<target>/.
 
 Each target's input layout is described in its module in src/. Run from
 fuzz/: python3 seeds/make_seeds.py (the files are committed; this script
@@ -12,9 +12,9 @@ def piece(b):
     return bytes([len(b)]) + b
 
 def write(target, name, data):
-    d = os.path.join("corpus", target)
+    d = os.path.join("seeds", target)
     os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "seed-" + name), "wb") as f:
+    with open(os.path.join(d, name), "wb") as f:
         f.write(data)
 
 # request_head: flags, cut seed piece, bytes
