@@ -183,6 +183,17 @@ demo: deps examples
 	$(BUILD)/examples/websocket_chat $$((p+4)) pool $(DEMO_DIR)/cert.pem $(DEMO_DIR)/key.pem & pids="$$pids $$!"; \
 	wait
 
+# The library with deliberate panics (src/ffi/fault.rs, feature
+# fault-injection) for capi-tests/test_panic.c, in its own target dir:
+# build/fault/libmicrohttpd.so.12. Never installed.
+FAULT_DIR := $(BUILD)/fault
+.PHONY: fault
+fault:
+	$(CARGO) build --release --features fault-injection --target-dir $(FAULT_DIR)/target
+	cp -f $(FAULT_DIR)/target/release/libmicrohttpd.so $(FAULT_DIR)/$(SONAME).tmp && \
+	  mv -f $(FAULT_DIR)/$(SONAME).tmp $(FAULT_DIR)/$(SONAME)
+	ln -sf $(SONAME) $(FAULT_DIR)/libmicrohttpd.so
+
 # check: every check of the project; the last line is "N passed, M failed".
 check: deps build
 	@MAKE="$(MAKE)" CARGO="$(CARGO)" sh capi-tests/check-all.sh
@@ -242,7 +253,7 @@ $(BUILD)/examples-asan/%: examples-c/%.c include/microhttpd.h build
 	@mkdir -p $(BUILD)/examples-asan
 	$(SAN_CC) $(SAN_CFLAGS) -Iinclude -o $@ $< -L$(BUILD) -lmicrohttpd -lcrypto -Wl,-rpath,'$$ORIGIN/..'
 
-check-asan: deps deps-asan build
+check-asan: deps deps-asan build fault
 	$(MAKE) -C capi-tests BINDIR=$(CURDIR)/$(BUILD)/capi-asan INCDIR=$(CURDIR)/include \
 	  LIBDIR=$(CURDIR)/$(BUILD) CC=$(SAN_CC) CFLAGS="$(SAN_CFLAGS)"
 	$(MAKE) --no-print-directory $(SAN_EXAMPLES)
@@ -250,6 +261,6 @@ check-asan: deps deps-asan build
 	  -L$(BUILD) -lmicrohttpd
 	PYTHON=$(PYTHON) sh capi-tests/sanitize.sh asan
 
-check-valgrind: deps deps-valgrind build examples
+check-valgrind: deps deps-valgrind build examples fault
 	$(MAKE) -C capi-tests BINDIR=$(CURDIR)/$(BUILD)/capi-valgrind INCDIR=$(CURDIR)/include LIBDIR=$(CURDIR)/$(BUILD)
 	PYTHON=$(PYTHON) sh capi-tests/sanitize.sh valgrind

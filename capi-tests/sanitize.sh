@@ -54,6 +54,13 @@ asan)
   BINDIR="$ROOT/build/capi-asan" TEST_JOBS=${TEST_JOBS:-4} MHD_TEST_MODES=all \
     sh "$HERE/run.sh" "$ROOT/build" asan >"$REPORTS/../asan-capi.log" 2>&1 || failed="$failed capi-tests"
   grep -E '^(PASS|FAIL|SKIP|[0-9]+ passed)' "$REPORTS/../asan-capi.log" | sed 's/^/  /'
+  # The panic boundary with the fault build: nothing leaks when a panic
+  # is caught (the forked child that aborts is not leak-checked).
+  MHD_TEST_FAULT=1 MHD_TEST_MODES=all LD_LIBRARY_PATH="$ROOT/build/fault" timeout -k 5 300 \
+    "$ROOT/build/capi-asan/test_panic" >"$REPORTS/../asan-panic.log" 2>&1
+  rc=$?
+  echo "  test_panic on build/fault: exit $rc"
+  [ $rc -eq 0 ] || failed="$failed test_panic"
   EXAMPLES_BINDIR="$ROOT/build/examples-asan" EXAMPLES_RUNS=ours \
     $PYTHON "$HERE/examples_check.py" >"$REPORTS/../asan-examples.log" 2>&1 || failed="$failed examples_check"
   echo "  examples_check: $(tail -1 "$REPORTS/../asan-examples.log")"
@@ -68,13 +75,16 @@ valgrind)
       --errors-for-leak-kinds=definite,indirect --error-exitcode=97 --num-callers=40
       --suppressions=$SUPP --gen-suppressions=all --child-silent-after-fork=yes
       --log-file=$REPORTS/vg.%p.log"
-  tests=${VALGRIND_TESTS:-test_basic test_responses test_post test_tls test_upgrade test_stop}
+  tests=${VALGRIND_TESTS:-test_basic test_responses test_post test_tls test_upgrade test_stop test_panic}
   modes=${VALGRIND_MODES:-epoll,thread-per-connection,external-select}
   bindir=$ROOT/build/capi-valgrind
   for t in $tests; do
     s=$(date +%s)
+    lib=$ROOT/build
+    # test_panic needs the library with deliberate panics (make fault)
+    [ "$t" = test_panic ] && lib=$ROOT/build/fault
     # shellcheck disable=SC2086
-    LD_LIBRARY_PATH="$ROOT/build" MHD_TEST_MODES=$modes timeout -k 5 "${VALGRIND_TIMEOUT:-600}" \
+    LD_LIBRARY_PATH="$lib" MHD_TEST_FAULT=1 MHD_TEST_MODES=$modes timeout -k 5 "${VALGRIND_TIMEOUT:-600}" \
       $VG "$bindir/$t" >"$REPORTS/$t.out" 2>&1
     rc=$?
     case $rc in

@@ -357,7 +357,11 @@ pub fn start(mut cfg: Config, c_handle: CPtr) -> Result<Daemon, ()> {
         }
         match b.spawn(move || {
             sys::block_sigpipe_in_this_thread();
-            w.run_until_stopped();
+            // A panic that escapes a round (a bug of ours, outside any one
+            // connection's work) is reported once through the panic
+            // function (src/ffi/guard.rs) and the loop goes on: the thread
+            // must not end while the daemon runs.
+            while crate::ffi::guard::catch(|| w.run_until_stopped()).is_none() {}
         }) {
             Ok(t) => threads.push(t),
             Err(e) => return fail(&ctx, format!("Failed to create a polling thread: {e}"), threads),

@@ -39,12 +39,30 @@ pub fn spawn(ctx: Arc<Ctx>, fd: RawFd, addr: RawAddr) {
     }
 }
 
+/// The thread of one connection. A panic outside the connection's own
+/// work (that is guarded in `run_guarded`) is caught here too: reported
+/// once through the panic function (src/ffi/guard.rs), the connection is
+/// closed (WITH_ERROR) and the thread cleans up as after any close.
 fn serve(ctx: Arc<Ctx>, shared: Arc<WorkerShared>, fd: RawFd, addr: RawAddr) {
     sys::block_sigpipe_in_this_thread();
-    let mut conn = Connection::new(fd, addr, ctx.c_handle, shared.clone(), &ctx);
-    if let Some(n) = ctx.cfg.notify_connection {
-        n.call(conn.shared.c_ptr(), conn.shared.socket_context_ptr(), true);
+    let conn = crate::ffi::guard::catch(|| Connection::new(fd, addr, ctx.c_handle, shared.clone(), &ctx));
+    if let Some(mut conn) = conn {
+        if let Some(n) = ctx.cfg.notify_connection {
+            n.call(conn.shared.c_ptr(), conn.shared.socket_context_ptr(), true);
+        }
+        if crate::ffi::guard::catch(|| serve_loop(&ctx, &shared, &mut conn, fd)).is_none() {
+            conn.abort(Termination::WithError);
+        }
+        super::worker::guarded(&mut conn, |c| c.finalize(&ctx));
+        if let Some(n) = ctx.cfg.notify_connection {
+            n.call(conn.shared.c_ptr(), conn.shared.socket_context_ptr(), false);
+        }
     }
+    ctx.release(&addr);
+    sys::close(fd);
+}
+
+fn serve_loop(ctx: &Ctx, shared: &WorkerShared, conn: &mut Connection, fd: RawFd) {
     let mut set = PollSet::default();
     loop {
         if ctx.is_shutting_down() {
@@ -54,11 +72,13 @@ fn serve(ctx: Arc<Ctx>, shared: Arc<WorkerShared>, fd: RawFd, addr: RawAddr) {
             // Resumed: fall through and run.
         }
         if !conn.is_suspended() {
-            super::worker::run_guarded(&mut conn, &ctx);
+            super::worker::run_guarded(conn, ctx);
         }
         if conn.is_closed() {
             break;
         }
+        #[cfg(feature = "fault-injection")]
+        crate::ffi::fault::in_event_loop();
         let i = conn.interest();
         let timeout = if i.busy {
             0
@@ -89,12 +109,6 @@ fn serve(ctx: Arc<Ctx>, shared: Arc<WorkerShared>, fd: RawFd, addr: RawAddr) {
         let rev = set.revents(0);
         conn.set_ready(rev & (poll::READ | poll::HUP) != 0, rev & poll::WRITE != 0);
         conn.check_timeout(Instant::now());
-        conn.end_round(&ctx);
+        conn.end_round(ctx);
     }
-    conn.finalize(&ctx);
-    if let Some(n) = ctx.cfg.notify_connection {
-        n.call(conn.shared.c_ptr(), conn.shared.socket_context_ptr(), false);
-    }
-    ctx.release(&addr);
-    sys::close(fd);
 }

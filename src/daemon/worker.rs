@@ -229,7 +229,7 @@ impl Worker {
             self.has_deadlines = false;
             for i in 0..self.conns.len() {
                 if let Some(c) = self.conns[i].as_mut() {
-                    c.check_timeout(now);
+                    guarded(c, |c| c.check_timeout(now));
                     self.has_deadlines |= c.deadline().is_some();
                     if c.is_closed() {
                         self.reap(i);
@@ -418,6 +418,8 @@ impl Worker {
     fn run_conn(&mut self, slot: usize) {
         let Some(c) = self.conns[slot].as_mut() else { return };
         run_guarded(c, &self.ctx);
+        #[cfg(feature = "fault-injection")]
+        crate::ffi::fault::in_event_loop();
         self.has_deadlines |= c.deadline().is_some();
         if c.is_closed() {
             self.reap(slot);
@@ -452,7 +454,7 @@ impl Worker {
             let slot = self.upgraded[i];
             match self.conns[slot].as_mut() {
                 Some(c) if c.is_upgraded() => {
-                    c.end_round(&self.ctx);
+                    guarded(c, |c| c.end_round(&self.ctx));
                     if c.is_closed() {
                         self.reap(slot);
                         continue;
@@ -559,7 +561,7 @@ impl Worker {
         self.busy.retain(|&s| s != slot);
         self.suspended.retain(|&s| s != slot);
         self.upgraded.retain(|&s| s != slot);
-        c.finalize(&self.ctx);
+        guarded(&mut c, |c| c.finalize(&self.ctx));
         if let Some(n) = self.ctx.cfg.notify_connection {
             n.call(c.shared.c_ptr(), c.shared.socket_context_ptr(), false);
         }
@@ -586,9 +588,13 @@ impl Worker {
 /// Runs a connection; a panic (a bug of ours) ends that connection only,
 /// is reported like any internal error, and the loop goes on serving.
 pub fn run_guarded(c: &mut Connection, ctx: &Ctx) {
-    if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.run(ctx))) {
-        let msg = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned());
-        crate::ffi::guard::report_panic(file!(), line!(), &msg.unwrap_or_else(|| "panic while serving a connection".into()));
+    guarded(c, |c| c.run(ctx));
+}
+
+/// Does `f` for a connection behind the panic boundary (src/ffi/guard.rs):
+/// a panic is reported once and closes that connection (WITH_ERROR).
+pub fn guarded(c: &mut Connection, f: impl FnOnce(&mut Connection)) {
+    if crate::ffi::guard::catch(|| f(c)).is_none() {
         c.abort(Termination::WithError);
     }
 }
