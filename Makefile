@@ -229,7 +229,7 @@ SAN_CC    ?= gcc
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
 SAN_CFLAGS := -O1 -g -Wall -Wextra -Werror $(SAN_FLAGS)
 SAN_DEB_PACKAGES := $(if $(findstring clang,$(SAN_CC)),clang libclang-rt-14-dev,gcc libasan8 libubsan1)
-.PHONY: deps-asan deps-valgrind check-asan check-valgrind
+.PHONY: deps-asan deps-valgrind check-asan check-asan-rust check-valgrind
 deps-asan:
 	@echo 'int main(void){return 0;}' | $(SAN_CC) $(SAN_FLAGS) -x c -o /dev/null - 2>/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -260,6 +260,18 @@ check-asan: deps deps-asan build fault
 	$(SAN_CC) $(SAN_CFLAGS) -Iinclude -o $(BUILD)/capi-asan/sanitizer_selftest capi-tests/sanitizer_selftest.c \
 	  -L$(BUILD) -lmicrohttpd
 	PYTHON=$(PYTHON) sh capi-tests/sanitize.sh asan
+
+# The library itself instrumented too (nightly-only rustc flag, enabled on a
+# stable toolchain with RUSTC_BOOTSTRAP; its own target dir so the shipped
+# build is never touched), then the ASan-built C tests against it.
+ASAN_RS_DIR := $(BUILD)/asan-rs
+check-asan-rust: deps deps-asan build
+	RUSTC_BOOTSTRAP=1 RUSTFLAGS=-Zsanitizer=address $(CARGO) build --release \
+	  --target x86_64-unknown-linux-gnu --target-dir $(ASAN_RS_DIR)/target
+	cp -f $(ASAN_RS_DIR)/target/x86_64-unknown-linux-gnu/release/libmicrohttpd.so $(ASAN_RS_DIR)/$(SONAME)
+	$(MAKE) -C capi-tests BINDIR=$(CURDIR)/$(BUILD)/capi-asan INCDIR=$(CURDIR)/include \
+	  LIBDIR=$(CURDIR)/$(BUILD) CC=$(SAN_CC) CFLAGS="$(SAN_CFLAGS)"
+	PYTHON=$(PYTHON) sh capi-tests/sanitize.sh asan-rust
 
 check-valgrind: deps deps-valgrind build examples fault
 	$(MAKE) -C capi-tests BINDIR=$(CURDIR)/$(BUILD)/capi-valgrind INCDIR=$(CURDIR)/include LIBDIR=$(CURDIR)/$(BUILD)

@@ -1,6 +1,6 @@
 #!/bin/sh
-# capi-tests/sanitize.sh asan|valgrind -- the body of `make check-asan` and
-# `make check-valgrind` (run from the repository root after the Makefile
+# capi-tests/sanitize.sh asan|asan-rust|valgrind -- the body of `make
+# check-asan`, `make check-asan-rust` and `make check-valgrind` (run from the repository root after the Makefile
 # built what it needs). Fails on any sanitizer or memcheck report, even
 # when the program itself passed.
 #
@@ -12,6 +12,8 @@
 #            with a finding); the library itself is not instrumented, but
 #            LeakSanitizer sees every allocation it makes (Rust's allocator
 #            is malloc), so a leak inside the library is reported too.
+#  asan-rust the same C programs (every mode) against the library itself
+#            built with -Zsanitizer=address (build/asan-rs/)
 #  valgrind  a representative subset under memcheck: VALGRIND_TESTS
 #            (default below) in VALGRIND_MODES, and the file_server,
 #            hello_server and upgrade_echo examples; one log per process in
@@ -69,6 +71,18 @@ asan)
   echo "  examples_smoke: $(tail -1 "$REPORTS/../asan-smoke.log")"
   reports=$(find "$REPORTS" -type f | wc -l)
   ;;
+asan-rust)
+  # The same C programs against the library built with
+  # -Zsanitizer=address (make check-asan-rust, build/asan-rs/): the
+  # library's own code (its unsafe FFI layer included) is instrumented.
+  export ASAN_OPTIONS="log_path=$REPORTS/asan:detect_leaks=1:exitcode=86:strict_string_checks=1"
+  export UBSAN_OPTIONS="log_path=$REPORTS/ubsan:print_stacktrace=1:halt_on_error=0"
+  export LSAN_OPTIONS="exitcode=86"
+  BINDIR="$ROOT/build/capi-asan" TEST_JOBS=${TEST_JOBS:-4} MHD_TEST_MODES=all \
+    sh "$HERE/run.sh" "$ROOT/build/asan-rs" asan-rust >"$REPORTS/../asan-rust-capi.log" 2>&1 || failed="$failed capi-tests"
+  grep -E '^(PASS|FAIL|SKIP|[0-9]+ passed)' "$REPORTS/../asan-rust-capi.log" | sed 's/^/  /'
+  reports=$(find "$REPORTS" -type f | wc -l)
+  ;;
 valgrind)
   SUPP=$HERE/valgrind.supp
   VG="valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite,indirect
@@ -114,7 +128,7 @@ valgrind)
   echo "  memcheck: $(ls "$REPORTS"/vg.*.log 2>/dev/null | wc -l) processes, $reports with errors"
   ;;
 *)
-  echo "usage: $0 asan|valgrind" >&2
+  echo "usage: $0 asan|asan-rust|valgrind" >&2
   exit 2
   ;;
 esac
@@ -123,7 +137,7 @@ if [ "$reports" -gt 0 ]; then
   echo "$kind: $reports report(s) in $REPORTS:"
   for f in "$REPORTS"/*; do
     case $f in *.out) continue ;; esac
-    if [ "$kind" = asan ] || grep -q 'ERROR SUMMARY: [1-9]' "$f"; then
+    if [ "$kind" != valgrind ] || grep -q 'ERROR SUMMARY: [1-9]' "$f"; then
       echo "==> $f"
       grep -v '^==[0-9]*== *$' "$f" | head -60
     fi
