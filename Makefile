@@ -275,4 +275,6 @@ check-asan-rust: deps deps-asan build
 
 check-valgrind: deps deps-valgrind build examples fault
 	$(MAKE) -C capi-tests BINDIR=$(CURDIR)/$(BUILD)/capi-valgrind INCDIR=$(CURDIR)/include LIBDIR=$(CURDIR)/$(BUILD)
+	$(CC) -O1 -g -Wall -Wextra -Werror -Iinclude -o $(BUILD)/capi-valgrind/sanitizer_selftest \
+	  capi-tests/sanitizer_selftest.c -L$(BUILD) -lmicrohttpd
 	PYTHON=$(PYTHON) sh capi-tests/sanitize.sh valgrind

@@ -92,6 +92,19 @@ valgrind)
   tests=${VALGRIND_TESTS:-test_basic test_responses test_post test_tls test_upgrade test_stop test_panic}
   modes=${VALGRIND_MODES:-epoll,thread-per-connection,external-select}
   bindir=$ROOT/build/capi-valgrind
+  # The check must be able to fail: the deliberate leak of the library's
+  # memory (sanitizer_selftest.c) has to be reported (log kept apart).
+  # shellcheck disable=SC2086
+  LD_LIBRARY_PATH="$ROOT/build" $(echo $VG | sed "s|--log-file=[^ ]*|--log-file=$REPORTS/../valgrind-selftest.log|") \
+    "$bindir/sanitizer_selftest"
+  rc=$?
+  if [ $rc -eq 97 ] && grep -q 'definitely lost' "$REPORTS/../valgrind-selftest.log" &&
+     grep -q 'microhttpd::' "$REPORTS/../valgrind-selftest.log"; then
+    echo "  selftest: a leak inside the library is reported (exit 97)"
+  else
+    echo "  selftest: FAILED: a deliberate leak of the library's memory was not reported (exit $rc)"
+    failed="$failed selftest"
+  fi
   for t in $tests; do
     s=$(date +%s)
     lib=$ROOT/build
