@@ -8,6 +8,8 @@
 #   make shim-test     the C shim against mock Rust functions
 #   make check-install install into a temp dir, build+run a C program via pkg-config
 #   make check         all of the above + cargo test
+#   make check-asan / check-asan-rust / check-valgrind   sanitizers (not in check)
+#   make fault         the library with deliberate panics (build/fault/)
 
 CARGO   ?= cargo
 CC      ?= cc
@@ -223,6 +225,7 @@ bench: build
 #   make check-asan      every C test in every mode and every example, built
 #                        with ASan+UBSan against our library; any ASan, UBSan
 #                        or LeakSanitizer report fails (about 3 minutes)
+#   make check-asan-rust the same with the library built -Zsanitizer=address
 #   make check-valgrind  a subset under valgrind memcheck, zero errors and
 #                        zero definite/indirect leaks (about 3 minutes)
 SAN_CC    ?= gcc
