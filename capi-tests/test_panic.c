@@ -10,8 +10,9 @@
  *  panic-in-handler-path  the state machine panics after the head is parsed:
  *                         the callback runs once (file, line, reason naming
  *                         the fault), the access handler never sees the
- *                         request, the client sees its connection closed
- *                         without a byte of response (EOF);
+ *                         request (nor the completion callback), the client
+ *                         sees its connection closed without a byte of
+ *                         response (EOF);
  *  panic-in-ffi           MHD_queue_response panics when the handler calls
  *                         it: the callback runs once, MHD_queue_response
  *                         returns MHD_NO, the handler returns MHD_NO, so the
@@ -240,6 +241,9 @@ per_mode (void)
              got.len);
   check_report ("panic-in-handler-path", 1);
   CHECK_INT (0, ATOMIC_GET (&n_handler_fault_calls));
+  /* the handler never saw it: no completion either (finalized before the
+   * socket was closed, so the count is final at the client's EOF) */
+  CHECK_INT (0, ATOMIC_GET (&n_completed_with_error));
   buf_free (&got);
   CHECK_MSG (get_ok (b, &bcarry, "/b2"), "B after the state-machine panic");
   CHECK_MSG (new_client_ok (port, "/c1"), "new client after the "

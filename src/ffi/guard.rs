@@ -10,8 +10,9 @@
 //!   returns, the library goes on: the exported function returns its error
 //!   value (`MHD_NO`, NULL, 0 ...), a connection whose processing panicked
 //!   is closed at once (its client sees the connection end without a
-//!   response; the completion callback gets
-//!   `MHD_REQUEST_TERMINATED_WITH_ERROR`), a loop thread resumes its loop.
+//!   response; if the access handler had seen the request, the completion
+//!   callback gets `MHD_REQUEST_TERMINATED_WITH_ERROR`), a loop thread
+//!   resumes its loop.
 //! - otherwise, as libmicrohttpd 0.9.75 does for its internal errors ("The
 //!   default implementation that is used if no panic function is set simply
 //!   prints an error message and calls `abort()`", microhttpd.h): the message
