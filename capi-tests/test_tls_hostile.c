@@ -17,7 +17,10 @@
  * - a plain HTTP request to the HTTPS port: no HTTP answer, closed;
  * - an OpenSSL client that reads the server's flight and then gives up
  *   (closes; or sends half of its second flight and goes silent);
- * - all of the above at once (six of each), then the real client.
+ * - all of the above at once (six of each), then the real client;
+ * - the default suites: a TLS 1.2 client offering only CBC suites, or only
+ *   the RSA key exchange, fails the handshake (ours: forward-secret AEAD
+ *   only; Debian's GnuTLS NORMAL accepts them, a DIFF).
  * test_tls.c has the basic cases (plain HTTP, a fixed garbage pattern,
  * nothing sent); this program is about their variants and their slots.
  */
@@ -156,6 +159,31 @@ tls_get (uint16_t port)
   }
   ERR_clear_error ();
   buf_free (&b);
+  SSL_free (ssl);
+  SSL_CTX_free (ctx);
+  close (fd);
+  return ok;
+}
+
+/* A TLS 1.2 client offering only the given cipher list: 1 when the
+ * handshake succeeds. */
+static int
+tls12_handshake (uint16_t port, const char *ciphers)
+{
+  SSL_CTX *ctx = client_ctx ();
+  SSL *ssl;
+  int fd, ok;
+  SSL_CTX_set_max_proto_version (ctx, TLS1_2_VERSION);
+  SETUP_CHECK (1 == SSL_CTX_set_cipher_list (ctx, ciphers));
+  fd = raw_connect (port);
+  SETUP_CHECK (fd >= 0);
+  ssl = SSL_new (ctx);
+  SSL_set_fd (ssl, fd);
+  SSL_set_tlsext_host_name (ssl, "localhost");
+  ok = (1 == SSL_connect (ssl));
+  if (ok)
+    SSL_shutdown (ssl);
+  ERR_clear_error ();
   SSL_free (ssl);
   SSL_CTX_free (ctx);
   close (fd);
@@ -499,6 +527,38 @@ case_all_at_once (struct ctx *c)
   after (c, "all at once");
 }
 
+/* The default suites (no MHD_OPTION_HTTPS_PRIORITIES) are forward-secret
+ * AEAD only: a TLS 1.2 client offering CBC suites or the RSA key exchange
+ * fails the handshake, one offering ECDHE with AES-GCM succeeds.  0.9.75's
+ * default (GnuTLS NORMAL) accepts all of them. */
+static void
+case_default_suites (struct ctx *c)
+{
+  CHECK_MSG (tls12_handshake (c->port, "ECDHE-RSA-AES128-GCM-SHA256"),
+             "TLS 1.2 ECDHE-RSA-AES128-GCM refused by default");
+  if (test_is_reference ())
+  {
+    if (tls12_handshake (c->port, "AES128-SHA:AES256-SHA256:"
+                         "ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA384"))
+      test_diff ("the default TLS suites include CBC (GnuTLS NORMAL)");
+    if (tls12_handshake (c->port, "AES128-GCM-SHA256:AES256-GCM-SHA384"))
+      test_diff ("the default TLS suites include the RSA key exchange "
+                 "(no forward secrecy)");
+  }
+  else
+  {
+    CHECK_MSG (! tls12_handshake (c->port, "AES128-SHA:AES256-SHA256:"
+                                  "ECDHE-RSA-AES128-SHA:"
+                                  "ECDHE-RSA-AES256-SHA384"),
+               "a CBC suite accepted by default");
+    CHECK_MSG (! tls12_handshake (c->port, "AES128-GCM-SHA256:"
+                                  "AES256-GCM-SHA384"),
+               "the RSA key exchange (no forward secrecy) accepted by "
+               "default");
+  }
+  after (c, "default suites");
+}
+
 static void
 per_mode (void)
 {
@@ -522,6 +582,7 @@ per_mode (void)
   case_abandoned (&c, 0);
   case_abandoned (&c, 1);
   case_all_at_once (&c);
+  case_default_suites (&c);
   test_stop_daemon (c.d);
 }
 
