@@ -465,8 +465,9 @@ def write_results(rows, elapsed, when=None):
                      % (r["mode"], r["attack"], r["ok"], r["total"], r["worst"], r["peak"],
                         r["attacker"], r["fds"], r["rss"]))
     lines += ["", "Checks: %d passed, %d failed." % (passed, failed), "",
-              "Reading it: slowloris and slow body cost the probes nothing (worst tens of ms). Slow "
-              "read and no reader delay probes by up to a few seconds while the attackers connect: "
+              "Reading it: slowloris and slow body cost the probes little (worst %.0f ms). Slow "
+              "read and no reader delay probes (worst %.1f s in this run, varying with the shared "
+              "machine's load) while the attackers connect: "
               "the server fills each attacker's socket send buffer, which the kernel grows to about "
               "2.6 MiB per socket on loopback (64 KiB MSS), so a single polling thread spends that "
               "time in sendmsg (perf: slab allocation and copying), in Debian's library as in ours "
@@ -474,7 +475,10 @@ def write_results(rows, elapsed, when=None):
               "Process memory stays bounded: about 70 KiB per connection (the 64 KiB callback block "
               "and the connection's buffers), not the 100 MiB body. RSS after the slow read stays "
               "near its peak: freed memory the allocator keeps (three slow-read rounds on one server: "
-              "59.1, 56.9, 60.1 MiB after each, no growth).", "", MARK_B]
+              "59.1, 56.9, 60.1 MiB after each, no growth)."
+              % (max([r["worst"] for r in rows if r["attack"] in ("slowloris", "slow body")] or [0]),
+                 max([r["worst"] for r in rows if r["attack"] in ("slow read", "no reader")] or [0]) / 1000.0),
+              "", MARK_B]
     section = "\n".join(lines) + "\n"
     text = open(RESULTS).read() if os.path.exists(RESULTS) else ""
     if MARK_A in text and MARK_B in text:
