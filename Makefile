@@ -10,6 +10,8 @@
 #   make check         all of the above + cargo test
 #   make check-asan / check-asan-rust / check-valgrind   sanitizers (not in check)
 #   make fault         the library with deliberate panics (build/fault/)
+#   make check-hostile slowhttptest & co. against every mode (not in check)
+#   make check-tls-scan testssl.sh against the HTTPS demo (not in check)
 
 CARGO   ?= cargo
 CC      ?= cc
@@ -281,3 +283,22 @@ check-valgrind: deps deps-valgrind build examples fault
 	$(CC) -O1 -g -Wall -Wextra -Werror -Iinclude -o $(BUILD)/capi-valgrind/sanitizer_selftest \
 	  capi-tests/sanitizer_selftest.c -L$(BUILD) -lmicrohttpd
 	PYTHON=$(PYTHON) sh capi-tests/sanitize.sh valgrind
+# Hostile clients (bench/hostile.py): slowhttptest's slowloris, slow read and
+# slow body, clients that never read a 100 MiB response, 10,000 half-open
+# connections, in six modes, with a probe client every 100 ms; results into
+# bench/RESULTS.md. About 7 minutes (15 at most). Not part of `make check`.
+# TLS scan (bench/tls_scan.py): testssl.sh against the HTTPS demo server;
+# fails on anything VULNERABLE or weak. 2-4 minutes. Not part of `make check`.
+.PHONY: check-hostile check-tls-scan
+HOSTILE_FDS ?= 65536
+check-hostile: build
+	@sh bench/need.sh slowhttptest:slowhttptest python3:python3
+	@mkdir -p $(BUILD)/bench
+	$(CC) -O2 -g -Wall -Wextra -Werror -std=gnu11 -Iinclude -o $(BUILD)/bench/hostile_server \
+	  bench/hostile_server.c -L$(BUILD) -lmicrohttpd
+	@ulimit -n $(HOSTILE_FDS) 2>/dev/null || ulimit -n $$(ulimit -Hn); \
+	BUILD=$(BUILD) timeout -k 10 900 $(PYTHON) bench/hostile.py
+
+check-tls-scan: build examples
+	@sh bench/need.sh testssl.sh:testssl openssl:openssl python3:python3
+	BUILD=$(BUILD) $(PYTHON) bench/tls_scan.py

@@ -102,25 +102,31 @@ impl Ctx {
 
     /// Admits a new client against the connection and per-IP limits and the
     /// accept policy; on success the caller owns one slot, returned by `release`.
+    ///
+    /// The counter never goes past the limit, not even for a moment, and a
+    /// client refused by the per-IP limit never takes a slot: otherwise
+    /// `MHD_DAEMON_INFO_CURRENT_CONNECTIONS` could read limit + 1 during a
+    /// connect flood, and a pool worker could refuse a client under the
+    /// limit because another worker was admitting one that ends up refused.
     pub fn admit(&self, addr: &RawAddr) -> bool {
-        if self.conn_count.fetch_add(1, Ordering::AcqRel) >= self.cfg.connection_limit {
-            self.conn_count.fetch_sub(1, Ordering::AcqRel);
+        let ip = if self.cfg.per_ip_limit > 0 { addr.to_std().map(|a| a.ip()) } else { None };
+        if let Some(ip) = ip {
+            let mut m = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+            let n = m.entry(ip).or_insert(0);
+            if *n >= self.cfg.per_ip_limit {
+                drop(m);
+                self.log("Connection rejected: too many connections from this address.");
+                return false;
+            }
+            *n += 1;
+        }
+        let limit = self.cfg.connection_limit;
+        if self.conn_count.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < limit).then_some(n + 1)).is_err() {
+            if let Some(ip) = ip {
+                self.release_ip(ip);
+            }
             self.log("Server reached connection limit. Closing inbound connection.");
             return false;
-        }
-        let ip = addr.to_std().map(|a| a.ip());
-        if self.cfg.per_ip_limit > 0 {
-            if let Some(ip) = ip {
-                let mut m = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
-                let n = m.entry(ip).or_insert(0);
-                if *n >= self.cfg.per_ip_limit {
-                    drop(m);
-                    self.conn_count.fetch_sub(1, Ordering::AcqRel);
-                    self.log("Connection rejected: too many connections from this address.");
-                    return false;
-                }
-                *n += 1;
-            }
         }
         if let Some(policy) = self.cfg.accept_policy {
             if !policy.allows(addr) {
@@ -135,13 +141,17 @@ impl Ctx {
         self.conn_count.fetch_sub(1, Ordering::AcqRel);
         if self.cfg.per_ip_limit > 0 {
             if let Some(ip) = addr.to_std().map(|a| a.ip()) {
-                let mut m = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(n) = m.get_mut(&ip) {
-                    *n -= 1;
-                    if *n == 0 {
-                        m.remove(&ip);
-                    }
-                }
+                self.release_ip(ip);
+            }
+        }
+    }
+
+    fn release_ip(&self, ip: IpAddr) {
+        let mut m = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = m.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&ip);
             }
         }
     }
