@@ -206,3 +206,13 @@ bench: build
 	@sh bench/deps.sh
 	@$(MAKE) --no-print-directory -f bench/build.mk BUILD=$(BUILD) CC=$(CC)
 	BUILD=$(BUILD) $(PYTHON) bench/run.py
+
+# Soak: SOAK_MINUTES (default 30) of mixed load on two threading modes at
+# once, RSS and open fds sampled; writes its section of bench/RESULTS.md
+# (bench/README.md). SOAK_MINUTES=1 is a smoke run. Never part of `make check`.
+SOAK_MINUTES ?= 30
+.PHONY: soak
+soak: build
+	@sh bench/deps.sh
+	@$(MAKE) --no-print-directory -f bench/build.mk BUILD=$(BUILD) CC=$(CC) soak
+	BUILD=$(BUILD) SOAK_MINUTES=$(SOAK_MINUTES) nice -n 10 $(PYTHON) bench/soak.py
