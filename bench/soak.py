@@ -357,15 +357,18 @@ class Client:
         tls = rng.random() < 0.35
         r = rng.random()
         if r < 0.35:
-            kinds = self.op_keepalive(tls)
+            op = self.op_keepalive
         elif r < 0.6:
-            kinds = self.op_close(tls)
+            op = self.op_close
         elif r < 0.7:
-            kinds = self.op_pipeline(tls)
+            op = self.op_pipeline
         elif r < 0.9:
-            kinds = self.op_upgrade(tls)
+            op = self.op_upgrade
         else:
-            kinds = self.op_abort(tls)
+            op = self.op_abort
+        self.current = "%s %s" % ("https" if tls else "http",
+                                  op.__name__[3:])
+        kinds = op(tls)
         prefix = "https " if tls else "http "
         return {prefix + k: v for k, v in kinds.items()}
 
@@ -435,12 +438,25 @@ def worker(server, seed, deadline, stop):
                     server.counts[k] = server.counts.get(k, 0) + v
         except (Failure, OSError, ValueError) as e:
             with server.lock:
-                server.errors.append("%.0f s: %s: %s" % (
-                    time.monotonic() - START, type(e).__name__, e))
+                server.errors.append("%.0f s (%s UTC), %s: %s: %s" % (
+                    time.monotonic() - START,
+                    time.strftime("%H:%M:%S", time.gmtime()),
+                    getattr(client, "current", "?"), type(e).__name__, e))
         next_t = max(next_t + interval, time.monotonic() - 1.0)
         delay = next_t - time.monotonic()
         if delay > 0:
             stop.wait(min(delay, 1.0))
+
+
+def kernel_tcp_oom():
+    """How many "TCP: out of memory" lines the kernel log holds (the kernel
+    resets sockets then, whoever used up tcp_mem); None if unreadable."""
+    try:
+        out = subprocess.run(["dmesg"], capture_output=True, timeout=5,
+                             check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.count(b"TCP: out of memory")
 
 
 def wait_idle(server, baseline, limit=30.0):
@@ -560,9 +576,17 @@ def render(results, meta):
         "exchanges are clients leaving in the middle of a download, an "
         "upload or a request head (not verified, they test clean-up)."
         % RSS_TOL_KIB)
-    for r in results:
-        for e in r["errors_list"][:10]:
-            lines.append("- %s error: %s" % (r["mode"], e))
+    if meta["oom"]:
+        lines.append("")
+        lines.append(
+            "The kernel logged `TCP: out of memory` %d time(s) during the run "
+            "(tcp_mem exhausted machine-wide; the kernel then resets sockets)."
+            % meta["oom"])
+    errs = [(r["mode"], e) for r in results for e in r["errors_list"][:10]]
+    if errs:
+        lines.append("")
+    for mode, e in errs:
+        lines.append("- %s error: %s" % (mode, e))
     return "\n".join(lines)
 
 
@@ -595,6 +619,7 @@ def main():
     with open(file_path, "wb") as f:
         f.write(file_data)
 
+    oom_before = kernel_tcp_oom()
     servers = [Server(m, file_path, file_data) for m in MODES]
     time.sleep(0.5)
     baselines = [proc_sample(s.proc.pid) for s in servers]
@@ -648,7 +673,10 @@ def main():
             f.write("seconds,rss_kib,fds,threads\n")
             for row in s.samples:
                 f.write("%.1f,%d,%d,%d\n" % row)
+    oom_after = kernel_tcp_oom()
     meta = {
+        "oom": (None if oom_before is None or oom_after is None
+                else oom_after - oom_before),
         "date": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
         "elapsed": time.monotonic() - START,
         "lib": "our build/%s (copied to build/soak/lib)" % SONAME,
