@@ -8,12 +8,14 @@
  *
  * An expectation is { wire, close, seen }:
  *  wire   the status codes of every response on the connection, in order,
- *         space-separated ("" = none at all);
+ *         space-separated ("" = none at all); "junk" for bytes that are not
+ *         a response (0.9.75 sends some error heads twice);
  *  close  1 = the server closes the connection (EOF within 1.5 s of the last
  *         response), 0 = it keeps it open (no close and no other bytes for
  *         at least 100 ms), -1 = no response and no close for at least
  *         500 ms (the server waits for more).  The last two are checked in
- *         batches (flush_pending) so their windows overlap;
+ *         batches (flush_pending) so their windows overlap.  -2 (set for
+ *         F_REF_EPOLL_WAITS rows only): either a close or none;
  *  seen   what the access handler saw, one line per request:
  *         "METHOD URL|body bytes|done" ("|done" only when the handler got
  *         its final call; footers follow as "[name=value]").
