@@ -479,11 +479,11 @@ fn valid_host(v: &[u8]) -> bool {
     }
     let mut i = 0;
     if v.first() == Some(&b'[') {
-        // IP-literal: IPv6address or IPvFuture; their bytes are all
-        // unreserved, sub-delims or ':'.
+        // IP-literal: IPv6address (with an RFC 6874 zone, `%25eth0`) or
+        // IPvFuture; their bytes are all unreserved, sub-delims, ':' or '%'.
         let Some(close) = v.iter().position(|&b| b == b']') else { return false };
         let inner = &v[1..close];
-        if inner.is_empty() || !inner.iter().all(|&b| b == b':' || unreserved_or_sub_delim(b)) {
+        if inner.is_empty() || !inner.iter().all(|&b| b == b':' || b == b'%' || unreserved_or_sub_delim(b)) {
             return false;
         }
         i = close + 1;
@@ -769,6 +769,7 @@ mod tests {
             b"[::1]",
             b"[::1]:8080",
             b"[v1.fe80::a+en1]",
+            b"[fe80::1%25eth0]:80",
             b"under_score.ex-ample~",
             b"%41b",
             b"a!$&'()*+,;=b",
