@@ -302,3 +302,12 @@ check-hostile: build
 check-tls-scan: build examples
 	@sh bench/need.sh testssl.sh:testssl openssl:openssl python3:python3
 	BUILD=$(BUILD) $(PYTHON) bench/tls_scan.py
+# Soak: SOAK_MINUTES (default 30) of mixed load on two threading modes at
+# once, RSS and open fds sampled; writes its section of bench/RESULTS.md
+# (bench/README.md). SOAK_MINUTES=1 is a smoke run. Never part of `make check`.
+SOAK_MINUTES ?= 30
+.PHONY: soak
+soak: build
+	@sh bench/deps.sh
+	@$(MAKE) --no-print-directory -f bench/build.mk BUILD=$(BUILD) CC=$(CC) soak
+	BUILD=$(BUILD) SOAK_MINUTES=$(SOAK_MINUTES) nice -n 10 $(PYTHON) bench/soak.py
