@@ -864,6 +864,24 @@ def main():
     write_outputs(meta)
 
 
+MARKED = re.compile(r"<!-- ([A-Za-z0-9_-]+):start -->.*?<!-- \1:end -->",
+                    re.S)
+
+
+def kept_sections(path):
+    """Sections that other tools or people wrote into RESULTS.md between
+    `<!-- NAME:start -->` and `<!-- NAME:end -->` (a soak run, hostile-client
+    tests, hand-written profile notes): a new benchmark run must not drop
+    them.  `headline` is ours and is regenerated."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return []
+    return [m.group(0) for m in MARKED.finditer(text)
+            if m.group(1) != "headline"]
+
+
 def write_outputs(meta):
     """Print the table, write bench/RESULTS.md, refresh bench/README.md."""
     global QUICK
@@ -897,10 +915,13 @@ def write_outputs(meta):
     if meta["note"]:
         md.append("- Note: " + meta["note"])
     md += ["", "## Headline", ""] + head + ["", "## Table", ""] + table + [""]
+    results = os.path.join(ROOT, "bench", "RESULTS.md")
+    for section in kept_sections(results):
+        md += [section, ""]
     print("\n".join(table))
     print()
     print("\n".join(head))
-    with open(os.path.join(ROOT, "bench", "RESULTS.md"), "w") as f:
+    with open(results, "w") as f:
         f.write("\n".join(md))
     update_readme(head, meta["date"])
     log("bench: wrote bench/RESULTS.md (%.0f s)" % meta["elapsed"])
