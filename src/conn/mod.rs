@@ -88,6 +88,9 @@ pub struct Connection {
     read_max: usize,
     read_ready: bool,
     write_ready: bool,
+    /// The backend reported a hang-up (edge-triggered epoll): read until
+    /// the socket says EOF or EAGAIN, as no further edge will announce it.
+    hangup_seen: bool,
     peer_closed: bool,
     req: Request,
     reply: Option<Reply>,
@@ -134,6 +137,7 @@ impl Connection {
             read_max: ctx.cfg.memory_limit.max(1024),
             read_ready: true,
             write_ready: true,
+            hangup_seen: false,
             peer_closed: false,
             req: Request::default(),
             reply: None,
@@ -184,6 +188,25 @@ impl Connection {
         let w = self.transport.wants;
         self.read_ready |= w.write && writable;
         self.write_ready |= w.read && readable;
+    }
+
+    /// Records that the backend saw the peer hang up (EPOLLRDHUP/HUP/ERR).
+    pub fn set_hangup(&mut self) {
+        self.hangup_seen = true;
+        self.read_ready = true;
+    }
+
+    /// After reading `n` bytes into `room` bytes of space: whether the
+    /// socket may still hold input. A plain TCP socket that filled less
+    /// than the space had nothing more queued at that instant, and any
+    /// byte (or FIN) arriving later raises a new readiness event in every
+    /// backend (poll and select are level-triggered; edge-triggered epoll
+    /// reports each arrival), so the read that would only return EAGAIN
+    /// is skipped: one recv per request instead of two. Not over TLS
+    /// (OpenSSL reads records, not what the socket holds), and not after
+    /// a hang-up report, whose edge has been consumed already.
+    fn may_hold_more(&self, n: usize, room: usize) -> bool {
+        n == room || self.transport.is_tls() || self.hangup_seen
     }
 
     pub fn is_closed(&self) -> bool {
@@ -335,6 +358,7 @@ impl Connection {
         if !self.make_read_room() {
             return false; // full: the state machine decides what that means
         }
+        let room = self.rbuf.len() - self.rend;
         match self.transport.recv(&mut self.rbuf[self.rend..]) {
             Ok(n) if n > 0 && self.transport.pending() => {
                 // OpenSSL holds more decrypted bytes: no socket event will
@@ -351,6 +375,9 @@ impl Connection {
             Ok(n) => {
                 self.rend += n;
                 self.last_activity = Instant::now();
+                if !self.may_hold_more(n, room) {
+                    self.read_ready = false;
+                }
                 true
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {

@@ -399,9 +399,16 @@ impl Worker {
                 TOKEN_LISTEN => listen_ready = true,
                 TOKEN_WAKE => self.shared.wake.drain(),
                 t => {
+                    let slot = (t - TOKEN_BASE) as usize;
+                    if ev & epoll::HUP != 0 {
+                        // This edge is the last the hang-up raises.
+                        if let Some(c) = self.conns.get_mut(slot).and_then(|c| c.as_mut()) {
+                            c.set_hangup();
+                        }
+                    }
                     let rd = ev & (epoll::READ | epoll::HUP) != 0;
                     let wr = ev & epoll::WRITE != 0;
-                    ready.push(((t - TOKEN_BASE) as usize, rd, wr));
+                    ready.push((slot, rd, wr));
                 }
             }
         }
