@@ -37,8 +37,9 @@ pub struct Ctx {
     /// Every worker's wake-up handle (for stop, quiesce, add_connection).
     workers: Mutex<Vec<Arc<WorkerShared>>>,
     next_worker: AtomicUsize,
-    /// Connection threads of thread-per-connection mode, joined at stop.
-    conn_threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Connection threads of thread-per-connection mode, joined at stop,
+    /// and the length at which the list is next swept of finished ones.
+    conn_threads: Mutex<(Vec<JoinHandle<()>>, usize)>,
     /// The OpenSSL server context (MHD_USE_TLS).
     pub tls: Option<crate::tls::TlsContext>,
     /// Digest-auth nonce counts (MHD_OPTION_NONCE_NC_SIZE slots).
@@ -82,15 +83,21 @@ impl Ctx {
 
     /// Keeps a connection thread's handle for the join at stop; joins the
     /// ones that have finished so the list does not grow without bound.
+    /// The list is swept when it has doubled since the last sweep, so
+    /// 1,000 live threads do not cost 1,000 checks per new one.
     pub fn track_thread(&self, h: JoinHandle<()>) {
-        let mut v = self.conn_threads.lock().unwrap_or_else(|e| e.into_inner());
-        let mut i = 0;
-        while i < v.len() {
-            if v[i].is_finished() {
-                let _ = v.swap_remove(i).join();
-            } else {
-                i += 1;
+        let mut guard = self.conn_threads.lock().unwrap_or_else(|e| e.into_inner());
+        let (v, sweep_at) = &mut *guard;
+        if v.len() >= *sweep_at {
+            let mut i = 0;
+            while i < v.len() {
+                if v[i].is_finished() {
+                    let _ = v.swap_remove(i).join();
+                } else {
+                    i += 1;
+                }
             }
+            *sweep_at = (v.len() * 2).max(64);
         }
         v.push(h);
     }
@@ -311,7 +318,7 @@ pub fn start(mut cfg: Config, c_handle: CPtr) -> Result<Daemon, ()> {
         per_ip: Mutex::new(HashMap::new()),
         workers: Mutex::new(Vec::new()),
         next_worker: AtomicUsize::new(0),
-        conn_threads: Mutex::new(Vec::new()),
+        conn_threads: Mutex::new((Vec::new(), 64)),
         tls,
     });
     let fail = |ctx: &Arc<Ctx>, msg: String, threads: Vec<JoinHandle<()>>| {
@@ -400,7 +407,7 @@ impl Daemon {
             }
             Loops::External(w) => w.lock().unwrap_or_else(|e| e.into_inner()).close_all(),
         }
-        let threads = std::mem::take(&mut *self.ctx.conn_threads.lock().unwrap_or_else(|e| e.into_inner()));
+        let threads = std::mem::take(&mut self.ctx.conn_threads.lock().unwrap_or_else(|e| e.into_inner()).0);
         for t in threads {
             let _ = t.join();
         }
