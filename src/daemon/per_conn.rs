@@ -1,6 +1,8 @@
 //! Thread per connection: each client gets a thread that polls only its
-//! socket (plus the daemon's stop descriptor and its own wake-up
-//! descriptor) and drives the same connection state machine.
+//! socket and its own wake-up descriptor (resume, upgrade wake-ups, and
+//! the daemon's stop, which wakes every connection thread through it) and
+//! drives the same connection state machine. No descriptor is shared by
+//! all threads: 1,000 threads polling one would queue 1,000 waiters on it.
 
 use super::worker::WorkerShared;
 use super::Ctx;
@@ -29,8 +31,9 @@ pub fn spawn(ctx: Arc<Ctx>, fd: RawFd, addr: RawAddr) {
         b = b.stack_size(ctx.cfg.thread_stack_size);
     }
     let ctx2 = ctx.clone();
-    match b.spawn(move || serve(ctx2, shared, fd, addr)) {
-        Ok(h) => ctx.track_thread(h),
+    let shared2 = shared.clone();
+    match b.spawn(move || serve(ctx2, shared2, fd, addr)) {
+        Ok(h) => ctx.track_thread(h, shared),
         Err(e) => {
             ctx.log(&format!("Failed to create a thread for the connection: {e}"));
             ctx.release(&addr);
@@ -76,14 +79,13 @@ fn serve(ctx: Arc<Ctx>, shared: Arc<WorkerShared>, fd: RawFd, addr: RawAddr) {
             ev |= poll::WRITE;
         }
         set.push(fd, ev);
-        set.push(ctx.stop_fd(), poll::READ);
         set.push(shared.wake.fd(), poll::READ);
         if let Err(e) = set.wait(timeout) {
             ctx.log(&format!("poll failed in a connection thread: {e}"));
             conn.abort(Termination::WithError);
             continue;
         }
-        if set.revents(2) != 0 {
+        if set.revents(1) != 0 {
             shared.wake.drain();
         }
         let rev = set.revents(0);
