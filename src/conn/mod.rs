@@ -108,6 +108,8 @@ pub struct Connection {
     up: Option<Box<crate::upgrade::UpgradeState>>,
     /// The last `run` hit its pass limit with work left.
     unfinished: bool,
+    /// This `run` moved bytes: `last_activity` is set when it ends.
+    io_done: bool,
 }
 
 impl Connection {
@@ -149,6 +151,7 @@ impl Connection {
             resume_to: State::HeadersReceiving,
             up: None,
             unfinished: false,
+            io_done: false,
         }
     }
 
@@ -272,6 +275,15 @@ impl Connection {
 
     /// Does all the work possible now without blocking.
     pub fn run(&mut self, ctx: &Ctx) {
+        self.run_passes(ctx);
+        // One clock read per run for the timeout, however many reads and
+        // writes it did (the deadline has one-second resolution).
+        if std::mem::take(&mut self.io_done) {
+            self.last_activity = Instant::now();
+        }
+    }
+
+    fn run_passes(&mut self, ctx: &Ctx) {
         if self.state == State::TlsHandshake && !self.handshake(ctx) {
             return;
         }
@@ -364,7 +376,7 @@ impl Connection {
                 // OpenSSL holds more decrypted bytes: no socket event will
                 // announce them, so stay ready.
                 self.rend += n;
-                self.last_activity = Instant::now();
+                self.io_done = true;
                 true
             }
             Ok(0) => {
@@ -374,7 +386,7 @@ impl Connection {
             }
             Ok(n) => {
                 self.rend += n;
-                self.last_activity = Instant::now();
+                self.io_done = true;
                 if !self.may_hold_more(n, room) {
                     self.read_ready = false;
                 }
@@ -661,7 +673,7 @@ impl Connection {
             match self.transport.sendv(&[io::IoSlice::new(&self.interim)]) {
                 Ok(n) => {
                     self.interim.drain(..n);
-                    self.last_activity = Instant::now();
+                    self.io_done = true;
                     if !self.interim.is_empty() {
                         return true;
                     }
@@ -682,7 +694,7 @@ impl Connection {
         }
         match reply.write(&mut self.transport, self.fd) {
             Ok(output::Wrote::Some) => {
-                self.last_activity = Instant::now();
+                self.io_done = true;
                 if reply.is_done() {
                     self.finish_reply(ctx);
                 }
