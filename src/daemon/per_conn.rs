@@ -43,7 +43,10 @@ pub fn spawn(ctx: Arc<Ctx>, fd: RawFd, addr: RawAddr) {
 }
 
 fn serve(ctx: Arc<Ctx>, shared: Arc<WorkerShared>, fd: RawFd, addr: RawAddr) {
-    sys::block_sigpipe_in_this_thread();
+    // SIGPIPE is already blocked: a thread inherits its creator's signal
+    // mask, and connection threads are created only by the daemon's
+    // internal thread (thread per connection implies one), which blocked
+    // it when it started. One rt_sigprocmask less per connection.
     let mut conn = Connection::new(fd, addr, ctx.c_handle, shared.clone(), &ctx);
     if let Some(n) = ctx.cfg.notify_connection {
         n.call(conn.shared.c_ptr(), conn.shared.socket_context_ptr(), true);
