@@ -159,6 +159,12 @@ impl Connection {
         self.state == State::Suspended
     }
 
+    /// The TLS handshake has not answered the ClientHello yet: the next
+    /// step may be the costly one (the server's signature).
+    pub fn before_handshake_flight(&self) -> bool {
+        self.state == State::TlsHandshake && self.transport.handshake_flight_pending()
+    }
+
     fn suspend(&mut self) {
         self.resume_to = self.state;
         self.state = State::Suspended;
