@@ -9,6 +9,10 @@
 #   make check-install install into a temp dir, build+run a C program via pkg-config
 #   make check         all of the above + cargo test
 #   make fuzz          every fuzz target for FUZZ_SECONDS (default 60) each (fuzz/README.md)
+#   make check-asan / check-asan-rust / check-valgrind   sanitizers (not in check)
+#   make fault         the library with deliberate panics (build/fault/)
+#   make check-hostile slowhttptest & co. against every mode (not in check)
+#   make check-tls-scan testssl.sh against the HTTPS demo (not in check)
 
 CARGO   ?= cargo
 CC      ?= cc
@@ -184,6 +188,17 @@ demo: deps examples
 	$(BUILD)/examples/websocket_chat $$((p+4)) pool $(DEMO_DIR)/cert.pem $(DEMO_DIR)/key.pem & pids="$$pids $$!"; \
 	wait
 
+# The library with deliberate panics (src/ffi/fault.rs, feature
+# fault-injection) for capi-tests/test_panic.c, in its own target dir:
+# build/fault/libmicrohttpd.so.12. Never installed.
+FAULT_DIR := $(BUILD)/fault
+.PHONY: fault
+fault:
+	$(CARGO) build --release --features fault-injection --target-dir $(FAULT_DIR)/target
+	cp -f $(FAULT_DIR)/target/release/libmicrohttpd.so $(FAULT_DIR)/$(SONAME).tmp && \
+	  mv -f $(FAULT_DIR)/$(SONAME).tmp $(FAULT_DIR)/$(SONAME)
+	ln -sf $(SONAME) $(FAULT_DIR)/libmicrohttpd.so
+
 # check: every check of the project; the last line is "N passed, M failed".
 check: deps build
 	@MAKE="$(MAKE)" CARGO="$(CARGO)" sh capi-tests/check-all.sh
@@ -235,3 +250,93 @@ fuzz-cmin: fuzz-tools
 # In the main target directory: the library is reused from `make build`.
 fuzz-replay:
 	$(CARGO) test --release --no-default-features --manifest-path fuzz/Cargo.toml --target-dir $(or $(CARGO_TARGET_DIR),target)
+
+# ---------------------------------------------------------------------------
+# Sanitizers (never part of `make check`; capi-tests/sanitize.sh).
+#   make check-asan      every C test in every mode and every example, built
+#                        with ASan+UBSan against our library; any ASan, UBSan
+#                        or LeakSanitizer report fails (about 3 minutes)
+#   make check-asan-rust the same with the library built -Zsanitizer=address
+#   make check-valgrind  a subset under valgrind memcheck, zero errors and
+#                        zero definite/indirect leaks (about 3 minutes)
+SAN_CC    ?= gcc
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+SAN_CFLAGS := -O1 -g -Wall -Wextra -Werror $(SAN_FLAGS)
+SAN_DEB_PACKAGES := $(if $(findstring clang,$(SAN_CC)),clang libclang-rt-14-dev,gcc libasan8 libubsan1)
+.PHONY: deps-asan deps-valgrind check-asan check-asan-rust check-valgrind
+deps-asan:
+	@echo 'int main(void){return 0;}' | $(SAN_CC) $(SAN_FLAGS) -x c -o /dev/null - 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "deps-asan: installing $(SAN_DEB_PACKAGES)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SAN_DEB_PACKAGES) >/dev/null || exit 1; \
+	  else \
+	    echo "deps-asan: $(SAN_CC) cannot build with $(SAN_FLAGS)"; \
+	    echo "      run: sudo apt-get install -y $(SAN_DEB_PACKAGES)"; exit 1; \
+	  fi; }
+deps-valgrind:
+	@command -v valgrind >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "deps-valgrind: installing valgrind"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null || exit 1; \
+	  else \
+	    echo "deps-valgrind: valgrind missing"; echo "      run: sudo apt-get install -y valgrind"; exit 1; \
+	  fi; }
+
+SAN_EXAMPLES := $(patsubst examples-c/%.c,$(BUILD)/examples-asan/%,$(wildcard examples-c/*.c))
+$(BUILD)/examples-asan/%: examples-c/%.c include/microhttpd.h build
+	@mkdir -p $(BUILD)/examples-asan
+	$(SAN_CC) $(SAN_CFLAGS) -Iinclude -o $@ $< -L$(BUILD) -lmicrohttpd -lcrypto -Wl,-rpath,'$$ORIGIN/..'
+
+check-asan: deps deps-asan build fault
+	$(MAKE) -C capi-tests BINDIR=$(CURDIR)/$(BUILD)/capi-asan INCDIR=$(CURDIR)/include \
+	  LIBDIR=$(CURDIR)/$(BUILD) CC=$(SAN_CC) CFLAGS="$(SAN_CFLAGS)"
+	$(MAKE) --no-print-directory $(SAN_EXAMPLES)
+	$(SAN_CC) $(SAN_CFLAGS) -Iinclude -o $(BUILD)/capi-asan/sanitizer_selftest capi-tests/sanitizer_selftest.c \
+	  -L$(BUILD) -lmicrohttpd
+	PYTHON=$(PYTHON) sh capi-tests/sanitize.sh asan
+
+# The library itself instrumented too (nightly-only rustc flag, enabled on a
+# stable toolchain with RUSTC_BOOTSTRAP; its own target dir so the shipped
+# build is never touched), then the ASan-built C tests against it.
+ASAN_RS_DIR := $(BUILD)/asan-rs
+check-asan-rust: deps deps-asan build
+	RUSTC_BOOTSTRAP=1 RUSTFLAGS=-Zsanitizer=address $(CARGO) build --release \
+	  --target x86_64-unknown-linux-gnu --target-dir $(ASAN_RS_DIR)/target
+	cp -f $(ASAN_RS_DIR)/target/x86_64-unknown-linux-gnu/release/libmicrohttpd.so $(ASAN_RS_DIR)/$(SONAME)
+	$(MAKE) -C capi-tests BINDIR=$(CURDIR)/$(BUILD)/capi-asan INCDIR=$(CURDIR)/include \
+	  LIBDIR=$(CURDIR)/$(BUILD) CC=$(SAN_CC) CFLAGS="$(SAN_CFLAGS)"
+	PYTHON=$(PYTHON) sh capi-tests/sanitize.sh asan-rust
+
+check-valgrind: deps deps-valgrind build examples fault
+	$(MAKE) -C capi-tests BINDIR=$(CURDIR)/$(BUILD)/capi-valgrind INCDIR=$(CURDIR)/include LIBDIR=$(CURDIR)/$(BUILD)
+	$(CC) -O1 -g -Wall -Wextra -Werror -Iinclude -o $(BUILD)/capi-valgrind/sanitizer_selftest \
+	  capi-tests/sanitizer_selftest.c -L$(BUILD) -lmicrohttpd
+	PYTHON=$(PYTHON) sh capi-tests/sanitize.sh valgrind
+# Hostile clients (bench/hostile.py): slowhttptest's slowloris, slow read and
+# slow body, clients that never read a 100 MiB response, 10,000 half-open
+# connections, in six modes, with a probe client every 100 ms; results into
+# bench/RESULTS.md. About 7 minutes (15 at most). Not part of `make check`.
+# TLS scan (bench/tls_scan.py): testssl.sh against the HTTPS demo server;
+# fails on anything VULNERABLE or weak. 2-4 minutes. Not part of `make check`.
+.PHONY: check-hostile check-tls-scan
+HOSTILE_FDS ?= 65536
+check-hostile: build
+	@sh bench/need.sh slowhttptest:slowhttptest python3:python3
+	@mkdir -p $(BUILD)/bench
+	$(CC) -O2 -g -Wall -Wextra -Werror -std=gnu11 -Iinclude -o $(BUILD)/bench/hostile_server \
+	  bench/hostile_server.c -L$(BUILD) -lmicrohttpd
+	@ulimit -n $(HOSTILE_FDS) 2>/dev/null || ulimit -n $$(ulimit -Hn); \
+	BUILD=$(BUILD) timeout -k 10 900 $(PYTHON) bench/hostile.py
+
+check-tls-scan: build examples
+	@sh bench/need.sh testssl.sh:testssl openssl:openssl python3:python3
+	BUILD=$(BUILD) $(PYTHON) bench/tls_scan.py
+# Soak: SOAK_MINUTES (default 30) of mixed load on two threading modes at
+# once, RSS and open fds sampled; writes its section of bench/RESULTS.md
+# (bench/README.md). SOAK_MINUTES=1 is a smoke run. Never part of `make check`.
+SOAK_MINUTES ?= 30
+.PHONY: soak
+soak: build
+	@sh bench/deps.sh
+	@$(MAKE) --no-print-directory -f bench/build.mk BUILD=$(BUILD) CC=$(CC) soak
+	BUILD=$(BUILD) SOAK_MINUTES=$(SOAK_MINUTES) nice -n 10 $(PYTHON) bench/soak.py

@@ -6,6 +6,7 @@
 #                        upgrade API), run with Debian's libmicrohttpd12
 #   raw_server           the ceilings (plain and OpenSSL)
 #   loadclient           load generator for upgrade, large and memory tests
+#   soak_server          (target `soak` only) the server of bench/soak.py
 BUILD  ?= build
 CC     ?= cc
 OUT    := $(BUILD)/bench
@@ -34,9 +35,14 @@ $(OUT)/raw_server: bench/raw_server.c bench/common.h | $(OUT)
 $(OUT)/loadclient: bench/loadclient.c bench/common.h | $(OUT)
 	$(CC) $(CFLAGS) -DBENCH_TLS -o $@ $< -lssl -lcrypto
 
+soak: $(OUT)/soak_server $(OUT)/cert.pem
+
+$(OUT)/soak_server: bench/soak_server.c include/microhttpd.h $(BUILD)/libmicrohttpd.so | $(OUT)
+	$(CC) $(CFLAGS) -Iinclude -o $@ $< -L$(BUILD) -lmicrohttpd -lcrypto
+
 # A throwaway self-signed certificate for 127.0.0.1 (HTTPS rows).
 $(OUT)/cert.pem: | $(OUT)
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout $(OUT)/key.pem \
 	  -out $@ -days 3650 -subj /CN=127.0.0.1 2>/dev/null
 
-.PHONY: all
+.PHONY: all soak

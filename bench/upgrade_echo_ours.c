@@ -92,7 +92,11 @@ main (int argc, char **argv)
   MHD_destroy_response (probe);
   if (NULL != cert)
     flags |= MHD_USE_TLS;
+  /* 128 KiB per connection: 64 KiB buffers each way, the size the
+   * socket-based echo (upgrade_echo_theirs.c) and the raw echo use. */
   d = MHD_start_daemon (flags, (uint16_t) port, NULL, NULL, &handle, NULL,
+                        MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                        (size_t) (128 * 1024),
                         NULL != cert ? MHD_OPTION_HTTPS_MEM_CERT
                         : MHD_OPTION_END, cert,
                         MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);

@@ -61,6 +61,14 @@ else
   echo "FAIL capi-tests build (log: build/check-capi-build.log)"; tail -20 build/check-capi-build.log
   failed=$((failed+1)); failures="$failures capi-build"
 fi
+# The panic boundary (src/ffi/guard.rs): test_panic against our library
+# built with deliberate panics (`make fault`, build/fault/), every mode. In
+# the other runs test_panic skips: their libraries have no fault trigger.
+step fault-build    $MAKE --no-print-directory fault
+if [ -x build/capi-ours/test_panic ] && [ -e build/fault/libmicrohttpd.so.12 ]; then
+  step panic-boundary env MHD_TEST_FAULT=1 MHD_TEST_MODES=all LD_LIBRARY_PATH="$PWD/build/fault" \
+    timeout -k 5 180 build/capi-ours/test_panic
+fi
 # ...and the same programs built against Debian's header and run on Debian's
 # library: a test that only passes on ours encodes a difference.
 if $MAKE --no-print-directory -C capi-tests BINDIR="$PWD/build/capi-ref" >build/check-capi-ref-build.log 2>&1; then

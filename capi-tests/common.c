@@ -1392,8 +1392,8 @@ curl_setup (uint16_t port, const struct curl_req *rq, struct curl_res *rs)
   return c;
 }
 
-static void
-curl_cleanup_handle (CURL *c)
+void
+curl_teardown (CURL *c)
 {
   struct curl_slist *sl = NULL;
   curl_easy_getinfo (c, CURLINFO_PRIVATE, (char **) &sl);
@@ -1410,7 +1410,7 @@ curl_do (uint16_t port, const struct curl_req *rq, struct curl_res *rs)
     SETUP_FAIL ("curl_easy_init");
   rs->code = curl_easy_perform (c);
   curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &rs->status);
-  curl_cleanup_handle (c);
+  curl_teardown (c);
   return CURLE_OK == rs->code;
 }
 

@@ -336,6 +336,9 @@ int curl_res_header (const struct curl_res *rs, const char *name,
 /* Setup an easy handle (for multi use); rs receives the results. */
 CURL *curl_setup (uint16_t port, const struct curl_req *rq,
                   struct curl_res *rs);
+/* curl_easy_cleanup for a handle of curl_setup: also frees its header list
+ * (kept in CURLOPT_PRIVATE; do not use when PRIVATE was overwritten). */
+void curl_teardown (CURL *c);
 
 /* ------------------------------------------------------------------ */
 /* Small handlers used by several tests                                */

@@ -164,7 +164,7 @@ test_basic (uint16_t port)
   curl_easy_setopt (c, CURLOPT_USERPWD, "user:pass");
   CHECK_INT (CURLE_OK, curl_easy_perform (c));
   curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &rs.status);
-  curl_easy_cleanup (c);
+  curl_teardown (c);
   CHECK_INT (200, rs.status);
   CHECK_STR ("welcome", rs.body.data);
   curl_res_free (&rs);
@@ -174,7 +174,7 @@ test_basic (uint16_t port)
   curl_easy_setopt (c, CURLOPT_USERPWD, "user:wrong");
   CHECK_INT (CURLE_OK, curl_easy_perform (c));
   curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &rs.status);
-  curl_easy_cleanup (c);
+  curl_teardown (c);
   CHECK_INT (401, rs.status);
   curl_res_free (&rs);
   /* the scheme name is case-sensitive; a ':' is needed */
@@ -197,7 +197,7 @@ test_basic (uint16_t port)
   curl_easy_setopt (c, CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
   curl_easy_setopt (c, CURLOPT_USERPWD, "some one:p:w");
   CHECK_INT (CURLE_OK, curl_easy_perform (c));
-  curl_easy_cleanup (c);
+  curl_teardown (c);
   CHECK_STR ("some one", rs.body.data);
   curl_res_free (&rs);
 }
@@ -217,7 +217,7 @@ curl_digest (uint16_t port, const char *path, const char *userpwd)
   curl_easy_setopt (c, CURLOPT_USERPWD, userpwd);
   CHECK_INT (CURLE_OK, curl_easy_perform (c));
   curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup (c);
+  curl_teardown (c);
   curl_res_free (&rs);
   return status;
 }

@@ -229,7 +229,7 @@ post_request (struct scenario *s, uint16_t port, const char *ctype,
     curl_easy_setopt (c, CURLOPT_MIMEPOST, mime);
   res.code = curl_easy_perform (c);
   curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &res.status);
-  curl_easy_cleanup (c);
+  curl_teardown (c);
   CHECK_INT (CURLE_OK, res.code);
   CHECK_INT (200, res.status);
   curl_res_free (&res);

@@ -505,7 +505,7 @@ test_shared (uint16_t port)
       CHECK_MSG (0 == memcmp (rs[i].body.data, file_data, 65536),
                  "shared response body differs (client %d)", i);
     curl_multi_remove_handle (m, h[i]);
-    curl_easy_cleanup (h[i]);
+    curl_teardown (h[i]);
     curl_res_free (&rs[i]);
   }
   curl_multi_cleanup (m);

@@ -37,7 +37,7 @@
 /* gnutls_credentials_type_t GNUTLS_CRD_PSK */
 #define CRD_PSK 4
 
-static char *pem_ca, *pem_chain, *pem_key, *pem_key_enc, *pem_client_ca,
+static char *pem_chain, *pem_key, *pem_key_enc, *pem_client_ca,
             *pem_dh;
 static char path_ca[512], path_client[512], path_client_key[512],
             path_rogue[512], path_rogue_key[512];
@@ -278,7 +278,7 @@ https_do (uint16_t port, const struct curl_req *rq, struct curl_res *rs)
   curl_easy_setopt (c, CURLOPT_SSL_VERIFYHOST, 2L);
   rs->code = curl_easy_perform (c);
   curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &rs->status);
-  curl_easy_cleanup (c);
+  curl_teardown (c);
   curl_slist_free_all (resolve);
   if (CURLE_OK != rs->code)
     test_note ("curl: %s", curl_easy_strerror (rs->code));
@@ -879,7 +879,6 @@ main (void)
     fprintf (stderr, "FAIL: MHD_FEATURE_HTTPS_CERT_CALLBACK must be NO\n");
     return TEST_EXIT_FAIL;
   }
-  pem_ca = slurp ("ca.pem");
   pem_chain = slurp ("server-chain.pem");
   pem_key = slurp ("server.key");
   pem_key_enc = slurp ("server-enc.key");

@@ -9,7 +9,9 @@
  *
  * Stops on Ctrl-C (SIGINT) or SIGTERM.
  */
+#define _POSIX_C_SOURCE 200809L /* sigwait, pthread_sigmask under -std=c99 */
 #include <microhttpd.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,15 +26,6 @@ struct echo_state
   char *data;
   size_t len;
 };
-
-static volatile sig_atomic_t stop;
-
-static void
-on_signal (int sig)
-{
-  (void) sig;
-  stop = 1;
-}
 
 static enum MHD_Result
 reply (struct MHD_Connection *c, unsigned int status, const char *body)
@@ -128,6 +121,8 @@ main (int argc, char **argv)
   const char *mode = (argc > 2) ? argv[2] : "epoll";
   unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
   struct MHD_Daemon *d;
+  sigset_t stop_signals;
+  int sig;
 
   if (0 == strcmp (mode, "poll"))
     flags |= MHD_USE_POLL;
@@ -138,6 +133,13 @@ main (int argc, char **argv)
     fprintf (stderr, "usage: %s [PORT] [select|poll|epoll]\n", argv[0]);
     return 2;
   }
+  /* Block the stop signals before the library starts its threads, which
+   * inherit the mask: then only sigwait() below sees them (a handler could
+   * run on a library thread and never wake a pause() here). */
+  sigemptyset (&stop_signals);
+  sigaddset (&stop_signals, SIGTERM);
+  sigaddset (&stop_signals, SIGINT);
+  pthread_sigmask (SIG_BLOCK, &stop_signals, NULL);
   d = MHD_start_daemon (flags, (uint16_t) port, NULL, NULL, &handle, NULL,
                         MHD_OPTION_NOTIFY_COMPLETED, &completed, NULL,
                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 30,
@@ -151,10 +153,9 @@ main (int argc, char **argv)
           (unsigned int) MHD_get_daemon_info (d, MHD_DAEMON_INFO_BIND_PORT)->port,
           mode);
   fflush (stdout);
-  signal (SIGINT, on_signal);
-  signal (SIGTERM, on_signal);
-  while (! stop)
-    pause ();
+  do
+    sig = 0;
+  while ( (0 != sigwait (&stop_signals, &sig)) || (0 == sig) );
   MHD_stop_daemon (d);
   return 0;
 }

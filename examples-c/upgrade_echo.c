@@ -13,21 +13,14 @@
  * TLS. Try it:
  *     make demo      (prints the commands)
  */
+#define _POSIX_C_SOURCE 200809L /* sigwait, pthread_sigmask under -std=c99 */
 #include <microhttpd.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static volatile sig_atomic_t stop;
-
-static void
-on_signal (int sig)
-{
-  (void) sig;
-  stop = 1;
-}
 
 /* Copies as much input as fits into the output buffer. */
 static enum MHD_UpgradeEventMask
@@ -117,6 +110,8 @@ main (int argc, char **argv)
   char *key = NULL;
   struct MHD_Response *upgrade;
   struct MHD_Daemon *d;
+  sigset_t stop_signals;
+  int sig;
 
   if (0 == strcmp (mode, "poll"))
     flags |= MHD_USE_POLL;
@@ -153,6 +148,13 @@ main (int argc, char **argv)
     return 1;
   }
   MHD_add_response_header (upgrade, MHD_HTTP_HEADER_UPGRADE, "echo");
+  /* Block the stop signals before the library starts its threads, which
+   * inherit the mask: then only sigwait() below sees them (a handler could
+   * run on a library thread and never wake a pause() here). */
+  sigemptyset (&stop_signals);
+  sigaddset (&stop_signals, SIGTERM);
+  sigaddset (&stop_signals, SIGINT);
+  pthread_sigmask (SIG_BLOCK, &stop_signals, NULL);
   if (NULL != cert)
     d = MHD_start_daemon (flags, (uint16_t) port, NULL, NULL, &handle, upgrade,
                           MHD_OPTION_HTTPS_MEM_CERT, cert,
@@ -172,10 +174,9 @@ main (int argc, char **argv)
           (unsigned int) MHD_get_daemon_info (d, MHD_DAEMON_INFO_BIND_PORT)->port,
           mode);
   fflush (stdout);
-  signal (SIGINT, on_signal);
-  signal (SIGTERM, on_signal);
-  while (! stop)
-    pause ();
+  do
+    sig = 0;
+  while ( (0 != sigwait (&stop_signals, &sig)) || (0 == sig) );
   MHD_stop_daemon (d);
   MHD_destroy_response (upgrade);
   free (cert);

@@ -88,6 +88,9 @@ pub struct Connection {
     read_max: usize,
     read_ready: bool,
     write_ready: bool,
+    /// The backend reported a hang-up (edge-triggered epoll): read until
+    /// the socket says EOF or EAGAIN, as no further edge will announce it.
+    hangup_seen: bool,
     peer_closed: bool,
     req: Request,
     reply: Option<Reply>,
@@ -105,6 +108,8 @@ pub struct Connection {
     up: Option<Box<crate::upgrade::UpgradeState>>,
     /// The last `run` hit its pass limit with work left.
     unfinished: bool,
+    /// This `run` moved bytes: `last_activity` is set when it ends.
+    io_done: bool,
 }
 
 impl Connection {
@@ -134,6 +139,7 @@ impl Connection {
             read_max: ctx.cfg.memory_limit.max(1024),
             read_ready: true,
             write_ready: true,
+            hangup_seen: false,
             peer_closed: false,
             req: Request::default(),
             reply: None,
@@ -145,11 +151,18 @@ impl Connection {
             resume_to: State::HeadersReceiving,
             up: None,
             unfinished: false,
+            io_done: false,
         }
     }
 
     pub fn is_suspended(&self) -> bool {
         self.state == State::Suspended
+    }
+
+    /// The TLS handshake has not answered the ClientHello yet: the next
+    /// step may be the costly one (the server's signature).
+    pub fn before_handshake_flight(&self) -> bool {
+        self.state == State::TlsHandshake && self.transport.handshake_flight_pending()
     }
 
     fn suspend(&mut self) {
@@ -184,6 +197,25 @@ impl Connection {
         let w = self.transport.wants;
         self.read_ready |= w.write && writable;
         self.write_ready |= w.read && readable;
+    }
+
+    /// Records that the backend saw the peer hang up (EPOLLRDHUP/HUP/ERR).
+    pub fn set_hangup(&mut self) {
+        self.hangup_seen = true;
+        self.read_ready = true;
+    }
+
+    /// After reading `n` bytes into `room` bytes of space: whether the
+    /// socket may still hold input. A plain TCP socket that filled less
+    /// than the space had nothing more queued at that instant, and any
+    /// byte (or FIN) arriving later raises a new readiness event in every
+    /// backend (poll and select are level-triggered; edge-triggered epoll
+    /// reports each arrival), so the read that would only return EAGAIN
+    /// is skipped: one recv per request instead of two. Not over TLS
+    /// (OpenSSL reads records, not what the socket holds), and not after
+    /// a hang-up report, whose edge has been consumed already.
+    fn may_hold_more(&self, n: usize, room: usize) -> bool {
+        n == room || self.transport.is_tls() || self.hangup_seen
     }
 
     pub fn is_closed(&self) -> bool {
@@ -249,6 +281,15 @@ impl Connection {
 
     /// Does all the work possible now without blocking.
     pub fn run(&mut self, ctx: &Ctx) {
+        self.run_passes(ctx);
+        // One clock read per run for the timeout, however many reads and
+        // writes it did (the deadline has one-second resolution).
+        if std::mem::take(&mut self.io_done) {
+            self.last_activity = Instant::now();
+        }
+    }
+
+    fn run_passes(&mut self, ctx: &Ctx) {
         if self.state == State::TlsHandshake && !self.handshake(ctx) {
             return;
         }
@@ -335,12 +376,13 @@ impl Connection {
         if !self.make_read_room() {
             return false; // full: the state machine decides what that means
         }
+        let room = self.rbuf.len() - self.rend;
         match self.transport.recv(&mut self.rbuf[self.rend..]) {
             Ok(n) if n > 0 && self.transport.pending() => {
                 // OpenSSL holds more decrypted bytes: no socket event will
                 // announce them, so stay ready.
                 self.rend += n;
-                self.last_activity = Instant::now();
+                self.io_done = true;
                 true
             }
             Ok(0) => {
@@ -350,7 +392,10 @@ impl Connection {
             }
             Ok(n) => {
                 self.rend += n;
-                self.last_activity = Instant::now();
+                self.io_done = true;
+                if !self.may_hold_more(n, room) {
+                    self.read_ready = false;
+                }
                 true
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -638,7 +683,7 @@ impl Connection {
             match self.transport.sendv(&[io::IoSlice::new(&self.interim)]) {
                 Ok(n) => {
                     self.interim.drain(..n);
-                    self.last_activity = Instant::now();
+                    self.io_done = true;
                     if !self.interim.is_empty() {
                         return true;
                     }
@@ -659,7 +704,7 @@ impl Connection {
         }
         match reply.write(&mut self.transport, self.fd) {
             Ok(output::Wrote::Some) => {
-                self.last_activity = Instant::now();
+                self.io_done = true;
                 if reply.is_done() {
                     self.finish_reply(ctx);
                 }

@@ -8,7 +8,7 @@ use crate::daemon::config::flag;
 use crate::daemon::Ctx;
 use crate::ffi::hooks::ReaderResult;
 use crate::http1::{self, BodyFraming, BodySize, DateCache, ReplyParams, Version};
-use crate::response::{Body, Response};
+use crate::response::{Body, HeadKey, Response};
 use crate::sys::{self, socket};
 use crate::tls::transport::Transport;
 use std::cell::RefCell;
@@ -69,19 +69,32 @@ impl Reply {
         } else {
             None
         };
-        let encode = |date: Option<&[u8]>, out: &mut Vec<u8>| {
-            let p = ReplyParams { status, version, head_request: req.is_head, keep_alive, body: size, date };
-            resp.with_fields(|fs| http1::encode_head(&p, fs.iter().filter(|f| !f.footer).map(|f| (f.name(), f.value())).chain(extra), out))
-        };
-        let framing = if ctx.cfg.flags & flag::SUPPRESS_DATE_NO_CLOCK != 0 {
-            encode(None, &mut out)
+        let date = if ctx.cfg.flags & flag::SUPPRESS_DATE_NO_CLOCK != 0 {
+            None
         } else {
             let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-            DATE.with(|d| {
-                let mut d = d.borrow_mut();
-                let date = *d.get(now);
-                encode(Some(&date), &mut out)
-            })
+            Some(DATE.with(|d| *d.borrow_mut().get(now)))
+        };
+        let key = HeadKey { status, version, head_request: req.is_head, keep_alive, size, date: date.is_some() };
+        // The same response queued again: copy its head, with today's date.
+        let cached = resp.with_cached_head(&key, |h| {
+            out.extend_from_slice(&h.bytes);
+            if let (Some(at), Some(d)) = (h.date_at, date.as_ref()) {
+                out[at..at + d.len()].copy_from_slice(d);
+            }
+            h.framing
+        });
+        let framing: Result<_, http1::reply::ReplyError> = match cached {
+            Some(f) => Ok(f),
+            None => resp.encode_and_cache(key, &mut out, |fs, out| {
+                let p = ReplyParams { status, version, head_request: req.is_head, keep_alive, body: size, date: date.as_ref().map(|d| &d[..]) };
+                let framing = http1::encode_head(&p, fs.iter().filter(|f| !f.footer).map(|f| (f.name(), f.value())).chain(extra), out)?;
+                // encode_head writes its Date right after the status line,
+                // unless the application set one (then it writes none).
+                let app_date = fs.iter().any(|f| !f.footer && f.name().eq_ignore_ascii_case(b"date"));
+                let date_at = (date.is_some() && !app_date).then(|| out.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1) + b"Date: ".len());
+                Ok((framing, date_at))
+            }),
         };
         let Ok(framing) = framing else { return Err(out) };
         let source_done = framing.body == BodyFraming::None;

@@ -146,6 +146,8 @@ impl Request {
                 values.push(kind::COOKIE, k, Some(v));
             }
         }
+        #[cfg(feature = "fault-injection")]
+        crate::ffi::fault::on_request_head(h.find(buf, crate::ffi::fault::HEADER).map(|v| v.get(buf)));
         Ok(())
     }
 

@@ -167,6 +167,7 @@ impl Connection {
         if !self.make_read_room() {
             return Ok(false);
         }
+        let room = self.rbuf.len() - self.rend;
         match self.transport.recv(&mut self.rbuf[self.rend..]) {
             Ok(0) => {
                 self.peer_closed = true;
@@ -175,6 +176,9 @@ impl Connection {
             }
             Ok(n) => {
                 self.rend += n;
+                if !self.may_hold_more(n, room) {
+                    self.read_ready = false;
+                }
                 Ok(true)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {

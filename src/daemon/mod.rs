@@ -9,7 +9,6 @@ pub mod worker;
 use crate::ffi::hooks::CPtr;
 use crate::sys;
 use crate::sys::socket::{ListenOptions, RawAddr};
-use crate::sys::wake::WakeFd;
 use worker::{Worker, WorkerShared};
 use config::{flag, Config, Poller};
 use std::collections::HashMap;
@@ -25,9 +24,6 @@ pub struct Ctx {
     /// The C handle (`struct MHD_Daemon *`), for MHD_CONNECTION_INFO_DAEMON.
     pub c_handle: CPtr,
     shutdown: AtomicBool,
-    /// Written once at stop and never drained: every connection thread
-    /// (thread-per-connection mode) polls it.
-    stop: WakeFd,
     /// The listening socket; -1 when there is none or after quiesce.
     listen_fd: AtomicI32,
     /// Whether the application gave us the listening socket.
@@ -37,8 +33,10 @@ pub struct Ctx {
     /// Every worker's wake-up handle (for stop, quiesce, add_connection).
     workers: Mutex<Vec<Arc<WorkerShared>>>,
     next_worker: AtomicUsize,
-    /// Connection threads of thread-per-connection mode, joined at stop.
-    conn_threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Connection threads of thread-per-connection mode with their wake-up
+    /// handles (woken at stop, then joined), and the length at which the
+    /// list is next swept of finished ones.
+    conn_threads: Mutex<(Vec<(JoinHandle<()>, Arc<WorkerShared>)>, usize)>,
     /// The OpenSSL server context (MHD_USE_TLS).
     pub tls: Option<crate::tls::TlsContext>,
     /// Digest-auth nonce counts (MHD_OPTION_NONCE_NC_SIZE slots).
@@ -72,9 +70,6 @@ impl Ctx {
         (fd >= 0).then_some(fd)
     }
 
-    pub fn stop_fd(&self) -> RawFd {
-        self.stop.fd()
-    }
 
     pub fn thread_per_connection(&self) -> bool {
         self.cfg.has(flag::THREAD_PER_CONNECTION)
@@ -82,17 +77,28 @@ impl Ctx {
 
     /// Keeps a connection thread's handle for the join at stop; joins the
     /// ones that have finished so the list does not grow without bound.
-    pub fn track_thread(&self, h: JoinHandle<()>) {
-        let mut v = self.conn_threads.lock().unwrap_or_else(|e| e.into_inner());
-        let mut i = 0;
-        while i < v.len() {
-            if v[i].is_finished() {
-                let _ = v.swap_remove(i).join();
-            } else {
-                i += 1;
+    /// The list is swept when it has doubled since the last sweep, so
+    /// 1,000 live threads do not cost 1,000 checks per new one.
+    pub fn track_thread(&self, h: JoinHandle<()>, shared: Arc<WorkerShared>) {
+        let mut guard = self.conn_threads.lock().unwrap_or_else(|e| e.into_inner());
+        let (v, sweep_at) = &mut *guard;
+        if v.len() >= *sweep_at {
+            let mut i = 0;
+            while i < v.len() {
+                if v[i].0.is_finished() {
+                    let _ = v.swap_remove(i).0.join();
+                } else {
+                    i += 1;
+                }
             }
+            *sweep_at = (v.len() * 2).max(64);
         }
-        v.push(h);
+        // A stop that began before this push has already woken the listed
+        // threads (it set the flag before taking this lock): wake this one.
+        if self.is_shutting_down() {
+            shared.wake.wake();
+        }
+        v.push((h, shared));
     }
 
     pub fn connection_count(&self) -> usize {
@@ -102,25 +108,31 @@ impl Ctx {
 
     /// Admits a new client against the connection and per-IP limits and the
     /// accept policy; on success the caller owns one slot, returned by `release`.
+    ///
+    /// The counter never goes past the limit, not even for a moment, and a
+    /// client refused by the per-IP limit never takes a slot: otherwise
+    /// `MHD_DAEMON_INFO_CURRENT_CONNECTIONS` could read limit + 1 during a
+    /// connect flood, and a pool worker could refuse a client under the
+    /// limit because another worker was admitting one that ends up refused.
     pub fn admit(&self, addr: &RawAddr) -> bool {
-        if self.conn_count.fetch_add(1, Ordering::AcqRel) >= self.cfg.connection_limit {
-            self.conn_count.fetch_sub(1, Ordering::AcqRel);
+        let ip = if self.cfg.per_ip_limit > 0 { addr.to_std().map(|a| a.ip()) } else { None };
+        if let Some(ip) = ip {
+            let mut m = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+            let n = m.entry(ip).or_insert(0);
+            if *n >= self.cfg.per_ip_limit {
+                drop(m);
+                self.log("Connection rejected: too many connections from this address.");
+                return false;
+            }
+            *n += 1;
+        }
+        let limit = self.cfg.connection_limit;
+        if self.conn_count.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < limit).then_some(n + 1)).is_err() {
+            if let Some(ip) = ip {
+                self.release_ip(ip);
+            }
             self.log("Server reached connection limit. Closing inbound connection.");
             return false;
-        }
-        let ip = addr.to_std().map(|a| a.ip());
-        if self.cfg.per_ip_limit > 0 {
-            if let Some(ip) = ip {
-                let mut m = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
-                let n = m.entry(ip).or_insert(0);
-                if *n >= self.cfg.per_ip_limit {
-                    drop(m);
-                    self.conn_count.fetch_sub(1, Ordering::AcqRel);
-                    self.log("Connection rejected: too many connections from this address.");
-                    return false;
-                }
-                *n += 1;
-            }
         }
         if let Some(policy) = self.cfg.accept_policy {
             if !policy.allows(addr) {
@@ -135,13 +147,17 @@ impl Ctx {
         self.conn_count.fetch_sub(1, Ordering::AcqRel);
         if self.cfg.per_ip_limit > 0 {
             if let Some(ip) = addr.to_std().map(|a| a.ip()) {
-                let mut m = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(n) = m.get_mut(&ip) {
-                    *n -= 1;
-                    if *n == 0 {
-                        m.remove(&ip);
-                    }
-                }
+                self.release_ip(ip);
+            }
+        }
+    }
+
+    fn release_ip(&self, ip: IpAddr) {
+        let mut m = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = m.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&ip);
             }
         }
     }
@@ -286,16 +302,6 @@ pub fn start(mut cfg: Config, c_handle: CPtr) -> Result<Daemon, ()> {
             return Err(());
         }
     };
-    let stop = match WakeFd::new() {
-        Ok(w) => w,
-        Err(e) => {
-            log_with(&cfg, &format!("Failed to create the wake-up descriptor: {e}"));
-            if let Some(fd) = listen_fd {
-                sys::close(fd);
-            }
-            return Err(());
-        }
-    };
     let internal = cfg.has(flag::INTERNAL_POLLING_THREAD);
     let n_workers = if cfg.thread_pool_size > 1 { cfg.thread_pool_size } else { 1 };
     let stack = cfg.thread_stack_size;
@@ -304,14 +310,13 @@ pub fn start(mut cfg: Config, c_handle: CPtr) -> Result<Daemon, ()> {
         cfg,
         c_handle,
         shutdown: AtomicBool::new(false),
-        stop,
         listen_fd: AtomicI32::new(listen_fd.unwrap_or(-1)),
         port,
         conn_count: AtomicUsize::new(0),
         per_ip: Mutex::new(HashMap::new()),
         workers: Mutex::new(Vec::new()),
         next_worker: AtomicUsize::new(0),
-        conn_threads: Mutex::new(Vec::new()),
+        conn_threads: Mutex::new((Vec::new(), 64)),
         tls,
     });
     let fail = |ctx: &Arc<Ctx>, msg: String, threads: Vec<JoinHandle<()>>| {
@@ -357,7 +362,11 @@ pub fn start(mut cfg: Config, c_handle: CPtr) -> Result<Daemon, ()> {
         }
         match b.spawn(move || {
             sys::block_sigpipe_in_this_thread();
-            w.run_until_stopped();
+            // A panic that escapes a round (a bug of ours, outside any one
+            // connection's work) is reported once through the panic
+            // function (src/ffi/guard.rs) and the loop goes on: the thread
+            // must not end while the daemon runs.
+            while crate::ffi::guard::catch(|| w.run_until_stopped()).is_none() {}
         }) {
             Ok(t) => threads.push(t),
             Err(e) => return fail(&ctx, format!("Failed to create a polling thread: {e}"), threads),
@@ -368,7 +377,9 @@ pub fn start(mut cfg: Config, c_handle: CPtr) -> Result<Daemon, ()> {
 
 impl Ctx {
     fn wake_all(&self) {
-        self.stop.wake();
+        for (_, shared) in self.conn_threads.lock().unwrap_or_else(|e| e.into_inner()).0.iter() {
+            shared.wake.wake();
+        }
         for w in self.workers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             w.wake.wake();
         }
@@ -400,8 +411,8 @@ impl Daemon {
             }
             Loops::External(w) => w.lock().unwrap_or_else(|e| e.into_inner()).close_all(),
         }
-        let threads = std::mem::take(&mut *self.ctx.conn_threads.lock().unwrap_or_else(|e| e.into_inner()));
-        for t in threads {
+        let threads = std::mem::take(&mut self.ctx.conn_threads.lock().unwrap_or_else(|e| e.into_inner()).0);
+        for (t, _) in threads {
             let _ = t.join();
         }
         if let Some(fd) = self.ctx.listen_fd() {

@@ -1,6 +1,8 @@
 //! Thread per connection: each client gets a thread that polls only its
-//! socket (plus the daemon's stop descriptor and its own wake-up
-//! descriptor) and drives the same connection state machine.
+//! socket and its own wake-up descriptor (resume, upgrade wake-ups, and
+//! the daemon's stop, which wakes every connection thread through it) and
+//! drives the same connection state machine. No descriptor is shared by
+//! all threads: 1,000 threads polling one would queue 1,000 waiters on it.
 
 use super::worker::WorkerShared;
 use super::Ctx;
@@ -29,8 +31,9 @@ pub fn spawn(ctx: Arc<Ctx>, fd: RawFd, addr: RawAddr) {
         b = b.stack_size(ctx.cfg.thread_stack_size);
     }
     let ctx2 = ctx.clone();
-    match b.spawn(move || serve(ctx2, shared, fd, addr)) {
-        Ok(h) => ctx.track_thread(h),
+    let shared2 = shared.clone();
+    match b.spawn(move || serve(ctx2, shared2, fd, addr)) {
+        Ok(h) => ctx.track_thread(h, shared),
         Err(e) => {
             ctx.log(&format!("Failed to create a thread for the connection: {e}"));
             ctx.release(&addr);
@@ -39,12 +42,33 @@ pub fn spawn(ctx: Arc<Ctx>, fd: RawFd, addr: RawAddr) {
     }
 }
 
+/// The thread of one connection. A panic outside the connection's own
+/// work (that is guarded in `run_guarded`) is caught here too: reported
+/// once through the panic function (src/ffi/guard.rs), the connection is
+/// closed (WITH_ERROR) and the thread cleans up as after any close.
 fn serve(ctx: Arc<Ctx>, shared: Arc<WorkerShared>, fd: RawFd, addr: RawAddr) {
-    sys::block_sigpipe_in_this_thread();
-    let mut conn = Connection::new(fd, addr, ctx.c_handle, shared.clone(), &ctx);
-    if let Some(n) = ctx.cfg.notify_connection {
-        n.call(conn.shared.c_ptr(), conn.shared.socket_context_ptr(), true);
+    // SIGPIPE is already blocked: a thread inherits its creator's signal
+    // mask, and connection threads are created only by the daemon's
+    // internal thread (thread per connection implies one), which blocked
+    // it when it started. One rt_sigprocmask less per connection.
+    let conn = crate::ffi::guard::catch(|| Connection::new(fd, addr, ctx.c_handle, shared.clone(), &ctx));
+    if let Some(mut conn) = conn {
+        if let Some(n) = ctx.cfg.notify_connection {
+            n.call(conn.shared.c_ptr(), conn.shared.socket_context_ptr(), true);
+        }
+        if crate::ffi::guard::catch(|| serve_loop(&ctx, &shared, &mut conn, fd)).is_none() {
+            conn.abort(Termination::WithError);
+        }
+        super::worker::guarded(&mut conn, |c| c.finalize(&ctx));
+        if let Some(n) = ctx.cfg.notify_connection {
+            n.call(conn.shared.c_ptr(), conn.shared.socket_context_ptr(), false);
+        }
     }
+    ctx.release(&addr);
+    sys::close(fd);
+}
+
+fn serve_loop(ctx: &Ctx, shared: &WorkerShared, conn: &mut Connection, fd: RawFd) {
     let mut set = PollSet::default();
     loop {
         if ctx.is_shutting_down() {
@@ -54,11 +78,13 @@ fn serve(ctx: Arc<Ctx>, shared: Arc<WorkerShared>, fd: RawFd, addr: RawAddr) {
             // Resumed: fall through and run.
         }
         if !conn.is_suspended() {
-            super::worker::run_guarded(&mut conn, &ctx);
+            super::worker::run_guarded(conn, ctx);
         }
         if conn.is_closed() {
             break;
         }
+        #[cfg(feature = "fault-injection")]
+        crate::ffi::fault::in_event_loop();
         let i = conn.interest();
         let timeout = if i.busy {
             0
@@ -76,25 +102,18 @@ fn serve(ctx: Arc<Ctx>, shared: Arc<WorkerShared>, fd: RawFd, addr: RawAddr) {
             ev |= poll::WRITE;
         }
         set.push(fd, ev);
-        set.push(ctx.stop_fd(), poll::READ);
         set.push(shared.wake.fd(), poll::READ);
         if let Err(e) = set.wait(timeout) {
             ctx.log(&format!("poll failed in a connection thread: {e}"));
             conn.abort(Termination::WithError);
             continue;
         }
-        if set.revents(2) != 0 {
+        if set.revents(1) != 0 {
             shared.wake.drain();
         }
         let rev = set.revents(0);
         conn.set_ready(rev & (poll::READ | poll::HUP) != 0, rev & poll::WRITE != 0);
         conn.check_timeout(Instant::now());
-        conn.end_round(&ctx);
+        conn.end_round(ctx);
     }
-    conn.finalize(&ctx);
-    if let Some(n) = ctx.cfg.notify_connection {
-        n.call(conn.shared.c_ptr(), conn.shared.socket_context_ptr(), false);
-    }
-    ctx.release(&addr);
-    sys::close(fd);
 }

@@ -227,6 +227,12 @@ pub unsafe extern "C" fn MHD_queue_response(
         if !c.in_handler.get() {
             return MHD_Result::MHD_NO;
         }
+        #[cfg(feature = "fault-injection")]
+        super::fault::in_queue_response(match lookup(c, kind::HEADER as c_int, Some(super::fault::HEADER)) {
+            // SAFETY: a value of the connection's table: len bytes at ptr.
+            Some(Some(v)) => Some(unsafe { std::slice::from_raw_parts(v.ptr.cast::<u8>(), v.len) }),
+            _ => None,
+        });
         // libmicrohttpd refuses codes outside 100..=999 (three digits).
         if !(100..=999).contains(&status_code) {
             return MHD_Result::MHD_NO;

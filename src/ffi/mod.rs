@@ -4,6 +4,7 @@
 //! - `abi`: `repr(C)` types and numeric constants (source of the header)
 //! - `names`: string constants (header names, methods, ...)
 //! - `guard`: the panic boundary, `MHD_set_panic_func`
+//! - `fault`: deliberate panics for tests (feature `fault-injection` only)
 //! - `options`: typed decoding of daemon options
 //! - `shim`: Rust side of the C shim helpers (external logger calls)
 //! - `misc`: `MHD_get_version`, `MHD_free`
@@ -15,6 +16,9 @@ pub mod auth;
 pub mod connection;
 pub mod daemon;
 pub mod external;
+/// cbindgen:ignore
+#[cfg(feature = "fault-injection")]
+pub mod fault;
 /// cbindgen:ignore
 pub mod foreign;
 /// cbindgen:ignore

@@ -11,11 +11,15 @@
 //! Deliberate differences from libmicrohttpd 0.9.75:
 //! - chunk-size lines and the CRLF after chunk data must be CRLF exactly (bare LF is 400); 0.9.75 accepts bare LF (RFC 9112 §7.1 grammar; the §2.2 LF leniency covers start line and fields only). Trailer fields keep the head's bare-LF leniency.
 //! - chunk extensions longer than [`MAX_EXT_LINE`] bytes are 400 (a bound on work per chunk, as hyper does).
+//! - chunk extensions must follow the grammar of RFC 9112 §7.1.1 (`;` name, optional `=` token or quoted-string, BWS only around `;` and `=`): `3;`, `3;a=b c`, `3;a="x` (unterminated quote) and `3;a \r\n` are 400; 0.9.75 skips everything up to the line end.
+//! - BWS before `;` and around `=` is accepted (`3 ; a = b`), as the grammar allows; 0.9.75 answers 400.
 //! - trailer fields are validated like head fields (bare CR, NUL, obs-fold are 400).
 //!
 //! Kept like 0.9.75: any number of leading zeros in chunk-size; a chunk-size
 //! beyond u64 is 413; `2 \r\n` (whitespace not followed by `;`) is 400;
-//! invalid hex is 400.
+//! invalid hex, a sign or a `0x` prefix is 400; trailer fields never change
+//! the framing (a `Content-Length` or `Transfer-Encoding` trailer is only a
+//! footer).
 
 use super::{Error, HeaderSpan, Span};
 
@@ -37,10 +41,24 @@ enum State {
     SizeStart,
     /// Reading hex digits.
     Size,
-    /// Whitespace after the size: only `;` may follow.
+    /// BWS after the size or after an extension value: only `;` may follow.
     SizeLws,
-    /// Inside chunk extensions, skipping to CR.
-    Ext,
+    /// After `;` (and BWS): the first byte of an extension name.
+    ExtNameStart,
+    /// Inside an extension name (a token).
+    ExtName,
+    /// BWS after an extension name: `=` or `;` may follow.
+    ExtAfterName,
+    /// After `=` (and BWS): a token or a quoted-string.
+    ExtValStart,
+    /// Inside a token value.
+    ExtToken,
+    /// Inside a quoted-string value.
+    ExtQuoted,
+    /// After a backslash in a quoted-string.
+    ExtQuotedPair,
+    /// Right after the closing quote: `;`, BWS or CR.
+    ExtAfterQuote,
     /// Saw CR after the size line, expecting LF.
     SizeLf,
     /// Chunk payload, `remaining` bytes left.
@@ -163,30 +181,28 @@ impl ChunkedDecoder {
                             .ok_or(Error::ChunkSizeTooLarge)?;
                     } else {
                         self.state = match b {
-                            b';' => State::Ext,
+                            b';' => State::ExtNameStart,
                             b' ' | b'\t' => State::SizeLws,
                             b'\r' => State::SizeLf,
                             _ => return Err(Error::BadChunk),
                         };
                     }
                 }
-                State::SizeLws => {
-                    self.state = match b {
-                        b' ' | b'\t' => State::SizeLws,
-                        b';' => State::Ext,
-                        _ => return Err(Error::BadChunk),
-                    };
-                }
-                State::Ext => match b {
-                    b'\r' => self.state = State::SizeLf,
-                    b'\n' | 0 => return Err(Error::BadChunk),
-                    _ => {
-                        self.ext_len += 1;
-                        if self.ext_len > MAX_EXT_LINE {
-                            return Err(Error::BadChunk);
-                        }
+                State::SizeLws
+                | State::ExtNameStart
+                | State::ExtName
+                | State::ExtAfterName
+                | State::ExtValStart
+                | State::ExtToken
+                | State::ExtQuoted
+                | State::ExtQuotedPair
+                | State::ExtAfterQuote => {
+                    self.ext_len += 1;
+                    if self.ext_len > MAX_EXT_LINE {
+                        return Err(Error::BadChunk);
                     }
-                },
+                    self.state = ext_step(self.state, b).ok_or(Error::BadChunk)?;
+                }
                 State::SizeLf => {
                     if b != b'\n' {
                         return Err(Error::BadChunk);
@@ -289,6 +305,78 @@ impl ChunkedDecoder {
     }
 }
 
+/// One byte of the chunk-ext grammar (RFC 9112 §7.1.1):
+/// `*( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )`, then
+/// CR. `None`: the byte is not allowed here. Whitespace is allowed only
+/// where the grammar has BWS, so `3 \r\n` and `3;a \r\n` are errors, and an
+/// unterminated quoted-string cannot end the line.
+fn ext_step(state: State, b: u8) -> Option<State> {
+    let ws = b == b' ' || b == b'\t';
+    Some(match state {
+        State::SizeLws => match b {
+            b';' => State::ExtNameStart,
+            _ if ws => State::SizeLws,
+            _ => return None,
+        },
+        State::ExtNameStart => match b {
+            _ if ws => State::ExtNameStart,
+            _ if is_tchar(b) => State::ExtName,
+            _ => return None,
+        },
+        State::ExtName => match b {
+            b'=' => State::ExtValStart,
+            b';' => State::ExtNameStart,
+            b'\r' => State::SizeLf,
+            _ if ws => State::ExtAfterName,
+            _ if is_tchar(b) => State::ExtName,
+            _ => return None,
+        },
+        State::ExtAfterName => match b {
+            b'=' => State::ExtValStart,
+            b';' => State::ExtNameStart,
+            _ if ws => State::ExtAfterName,
+            _ => return None,
+        },
+        State::ExtValStart => match b {
+            b'"' => State::ExtQuoted,
+            _ if ws => State::ExtValStart,
+            _ if is_tchar(b) => State::ExtToken,
+            _ => return None,
+        },
+        State::ExtToken => match b {
+            b';' => State::ExtNameStart,
+            b'\r' => State::SizeLf,
+            _ if ws => State::SizeLws,
+            _ if is_tchar(b) => State::ExtToken,
+            _ => return None,
+        },
+        // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
+        State::ExtQuoted => match b {
+            b'"' => State::ExtAfterQuote,
+            b'\\' => State::ExtQuotedPair,
+            b'\t' | b' ' | 0x21 | 0x23..=0x5b | 0x5d..=0x7e | 0x80..=0xff => State::ExtQuoted,
+            _ => return None,
+        },
+        // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
+        State::ExtQuotedPair => match b {
+            b'\t' | b' ' | 0x21..=0x7e | 0x80..=0xff => State::ExtQuoted,
+            _ => return None,
+        },
+        State::ExtAfterQuote => match b {
+            b';' => State::ExtNameStart,
+            b'\r' => State::SizeLf,
+            _ if ws => State::SizeLws,
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+fn is_tchar(b: u8) -> bool {
+    matches!(b, b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
+        || b.is_ascii_alphanumeric()
+}
+
 fn hex(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
@@ -378,6 +466,59 @@ mod tests {
     }
 
     #[test]
+    fn extension_grammar() {
+        // RFC 9112 §7.1.1: BWS around ';' and '=', token or quoted-string values.
+        for input in [
+            &b"3;a\r\nabc\r\n0\r\n\r\n"[..],
+            b"3;a=b\r\nabc\r\n0\r\n\r\n",
+            b"3 ; a = b ;c\r\nabc\r\n0\r\n\r\n",
+            b"3\t;\ta\t=\t\"b\"\t;\tc\r\nabc\r\n0\r\n\r\n",
+            b"3;name=\"va;l\\\"ue\"\r\nabc\r\n0;x=y\r\n\r\n",
+            b"3;q=\"\"\r\nabc\r\n0\r\n\r\n",
+            b"3;q=\"\xc3\xa9 \\\t\";r=!#$%&'*+-.^_`|~\r\nabc\r\n0\r\n\r\n",
+        ] {
+            let (p, _, n) = ok(input);
+            assert_eq!(p, b"abc", "{:?}", String::from_utf8_lossy(input));
+            assert_eq!(n, input.len());
+        }
+        let table: &[&[u8]] = &[
+            b"3;\r\nabc\r\n0\r\n\r\n",           // no name
+            b"3;;a\r\nabc\r\n0\r\n\r\n",         // empty element
+            b"3;=b\r\nabc\r\n0\r\n\r\n",         // no name before '='
+            b"3;a=\r\nabc\r\n0\r\n\r\n",         // no value after '='
+            b"3;a=b c\r\nabc\r\n0\r\n\r\n",      // junk after the value
+            b"3;a b\r\nabc\r\n0\r\n\r\n",        // junk after the name
+            b"3;a \r\nabc\r\n0\r\n\r\n",         // BWS before CR
+            b"3;a=b \r\nabc\r\n0\r\n\r\n",       // BWS before CR
+            b"3;a=\"x\r\nabc\r\n0\r\n\r\n",     // unterminated quote
+            b"3;a=\"x\"y\r\nabc\r\n0\r\n\r\n",  // junk after the quote
+            b"3;a=\"x\\\r\"\r\nabc\r\n0\r\n\r\n", // quoted-pair of CR
+            b"3;a=\"\x01\"\r\nabc\r\n0\r\n\r\n", // CTL in a quoted-string
+            b"3;a(b)\r\nabc\r\n0\r\n\r\n",       // delimiter in the name
+            b"3;a=b\x00\r\nabc\r\n0\r\n\r\n",   // NUL
+            b"3;a=\xc3\xa9\r\nabc\r\n0\r\n\r\n", // non-ASCII token
+            b"0;\r\n\r\n",                      // last-chunk too
+        ];
+        for input in table {
+            assert_eq!(err(input), Error::BadChunk, "{:?}", String::from_utf8_lossy(input));
+        }
+    }
+
+    #[test]
+    fn trailers_do_not_frame() {
+        // A trailer that names Content-Length or Transfer-Encoding is only a
+        // field: the body ends at the empty line, the rest is the next request.
+        let input = b"3\r\nabc\r\n0\r\nContent-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\nGET / HTTP/1.1\r\n";
+        let (p, t, n) = ok(input);
+        assert_eq!(p, b"abc");
+        assert_eq!(t.len(), 2);
+        assert_eq!(&input[n..], b"GET / HTTP/1.1\r\n");
+        // The last chunk without its final CRLF is not a complete body.
+        assert_eq!(all_ways(b"3\r\nabc\r\n0\r\n"), None);
+        assert_eq!(all_ways(b"3\r\nabc\r\n0\r\n\r"), None);
+    }
+
+    #[test]
     fn incomplete() {
         assert_eq!(all_ways(b"3\r\nab"), None);
         assert_eq!(all_ways(b"3\r\nabc\r\n0\r\n"), None);
@@ -392,6 +533,9 @@ mod tests {
             (b"\r\nab\r\n0\r\n\r\n", Error::BadChunk),
             (b";e\r\nab\r\n0\r\n\r\n", Error::BadChunk),
             (b"-2\r\nab\r\n0\r\n\r\n", Error::BadChunk),
+            (b"+2\r\nab\r\n0\r\n\r\n", Error::BadChunk),
+            (b" 2\r\nab\r\n0\r\n\r\n", Error::BadChunk),
+            (b"\t2\r\nab\r\n0\r\n\r\n", Error::BadChunk),
             (b"0x2\r\nab\r\n0\r\n\r\n", Error::BadChunk),
             (b"2 \r\nab\r\n0\r\n\r\n", Error::BadChunk),
             (b"2\nab\r\n0\r\n\r\n", Error::BadChunk),
@@ -403,6 +547,9 @@ mod tests {
             (b"0\r\n\rX", Error::BadChunk),
             (b"1FFFFFFFFFFFFFFFF\r\nab\r\n0\r\n\r\n", Error::ChunkSizeTooLarge),
             (b"10000000000000000\r\n", Error::ChunkSizeTooLarge),
+            (b"fffffffffffffffffffff\r\nabc\r\n0\r\n\r\n", Error::ChunkSizeTooLarge),
+            (b"0\r\nX: a\r\n\tb\r\n\r\n", Error::Malformed),
+            (b"0\r\nX(a): b\r\n\r\n", Error::Malformed),
             (b"0\r\nX : y\r\n\r\n", Error::Malformed),
             (b"0\r\nX: y\r\n z\r\n\r\n", Error::Malformed),
             (b"0\r\nX: a\rb\r\n\r\n", Error::Malformed),

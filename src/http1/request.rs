@@ -19,6 +19,7 @@
 //! - `Transfer-Encoding` not ending in `chunked` is rejected (400) and `x, chunked` gets 501; 0.9.75 reads such a body until close (RFC 9112 §6.1, §6.3).
 //! - an HTTP/1.0 request with `Transfer-Encoding` is rejected (400); 0.9.75 decodes it (RFC 9112 §6.1: framing is faulty).
 //! - a second `Host` field is rejected (400); 0.9.75 accepts it (RFC 9112 §3.2).
+//! - a `Host` value that is not `uri-host [ ":" port ]` (space, `/`, `@`, a non-digit port) is rejected (400); 0.9.75 accepts it (RFC 9112 §3.2 MUST).
 //! - an HTTP/1.1 request without `Host` is rejected (400) unless the caller relaxes `require_host` (RFC 9112 §3.2 MUST).
 //!
 //! Kept like 0.9.75: bare LF line endings in the head (RFC 9112 §2.2 MAY);
@@ -464,8 +465,8 @@ fn semantics(buf: &[u8], opts: ParseOptions, out: &mut RequestHead) -> Result<()
         } else if eq_ic(name, b"upgrade") {
             out.has_upgrade = true;
         } else if eq_ic(name, b"host") {
-            if out.has_host {
-                // RFC 9112 §3.2: more than one Host is a 400.
+            // RFC 9112 §3.2: more than one Host, or an invalid one, is a 400.
+            if out.has_host || !valid_host(value) {
                 return Err(Error::Malformed);
             }
             out.has_host = true;
@@ -500,6 +501,46 @@ fn semantics(buf: &[u8], opts: ParseOptions, out: &mut RequestHead) -> Result<()
         return Err(Error::MissingHost);
     }
     Ok(())
+}
+
+/// `Host = uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986 §3.2.2): a
+/// reg-name or IPv4 address (unreserved, pct-encoded, sub-delims), or an
+/// IP-literal in brackets, then an optional `:` and digits. Empty is valid
+/// (a target without authority). No userinfo, path, space or control byte.
+fn valid_host(v: &[u8]) -> bool {
+    fn unreserved_or_sub_delim(b: u8) -> bool {
+        b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=')
+    }
+    let mut i = 0;
+    if v.first() == Some(&b'[') {
+        // IP-literal: IPv6address (with an RFC 6874 zone, `%25eth0`) or
+        // IPvFuture; their bytes are all unreserved, sub-delims, ':' or '%'.
+        let Some(close) = v.iter().position(|&b| b == b']') else { return false };
+        let inner = &v[1..close];
+        if inner.is_empty() || !inner.iter().all(|&b| b == b':' || b == b'%' || unreserved_or_sub_delim(b)) {
+            return false;
+        }
+        i = close + 1;
+    } else {
+        while i < v.len() && v[i] != b':' {
+            match v[i] {
+                b'%' => {
+                    if !(v.get(i + 1).is_some_and(u8::is_ascii_hexdigit) && v.get(i + 2).is_some_and(u8::is_ascii_hexdigit)) {
+                        return false;
+                    }
+                    i += 3;
+                }
+                b if unreserved_or_sub_delim(b) => i += 1,
+                _ => return false,
+            }
+        }
+    }
+    match v.get(i) {
+        None => true,
+        Some(b':') => v[i + 1..].iter().all(u8::is_ascii_digit),
+        Some(_) => false,
+    }
 }
 
 /// `1*DIGIT`, no sign, no list. Beyond u64 (or equal to `u64::MAX`, which
@@ -749,6 +790,91 @@ mod tests {
         for (input, want) in table {
             assert_eq!(err(input), *want, "{:?}", String::from_utf8_lossy(input));
         }
+    }
+
+    #[test]
+    fn host_values() {
+        for good in [
+            &b"x"[..],
+            b"",
+            b"example.com",
+            b"example.com:8080",
+            b"example.com:",
+            b"127.0.0.1:80",
+            b"[::1]",
+            b"[::1]:8080",
+            b"[v1.fe80::a+en1]",
+            b"[fe80::1%25eth0]:80",
+            b"under_score.ex-ample~",
+            b"%41b",
+            b"a!$&'()*+,;=b",
+        ] {
+            let mut r = b"GET / HTTP/1.1\r\nHost: ".to_vec();
+            r.extend_from_slice(good);
+            r.extend_from_slice(b"\r\n\r\n");
+            assert!(ok(&r).has_host, "{:?}", String::from_utf8_lossy(good));
+        }
+        for bad in [
+            &b"a b"[..],
+            b"x/y",
+            b"u@x",
+            b"x:8a",
+            b"x:80:80",
+            b"[::1",
+            b"[]",
+            b"[::1]x",
+            b"[::1/]",
+            b"%4",
+            b"%zz",
+            b"x\"y",
+            b"x?y",
+            b"x#y",
+            b"\xc3\xa9",
+            b"x\\y",
+        ] {
+            let mut r = b"GET / HTTP/1.1\r\nHost: ".to_vec();
+            r.extend_from_slice(bad);
+            r.extend_from_slice(b"\r\n\r\n");
+            assert_eq!(err(&r), Error::Malformed, "{:?}", String::from_utf8_lossy(bad));
+        }
+        // HTTP/1.0 too: an invalid Host is invalid whatever the version.
+        assert_eq!(err(b"GET / HTTP/1.0\r\nHost: a b\r\n\r\n"), Error::Malformed);
+        // absolute-form: the Host field is still checked, but need not match.
+        assert!(ok(b"GET http://a/p HTTP/1.1\r\nHost: b\r\n\r\n").has_host);
+    }
+
+    #[test]
+    fn smuggling_heads() {
+        // Field names must be tokens; whitespace or obs-fold around
+        // Transfer-Encoding/Content-Length must not hide them.
+        let table: &[(&[u8], Error)] = &[
+            (b"GET / HTTP/1.1\r\nX-A(b): v\r\n\r\n", Error::Malformed),
+            (b"GET / HTTP/1.1\r\nX@Y: v\r\n\r\n", Error::Malformed),
+            (b"GET / HTTP/1.1\r\nX-\xc3\xa9: v\r\n\r\n", Error::Malformed),
+            (b"GET / HTTP/1.1\r\nX\"Y: v\r\n\r\n", Error::Malformed),
+            (b"POST / HTTP/1.1\r\nTransfer-Encoding : chunked\r\n\r\n", Error::Malformed),
+            (b"POST / HTTP/1.1\r\nTransfer-Encoding:\r\n chunked\r\n\r\n", Error::Malformed),
+            (b"POST / HTTP/1.1\r\nTransfer-Encoding: \x0bchunked\r\n\r\n", Error::Malformed),
+            (b"POST / HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n", Error::BadTransferEncoding),
+            (b"POST / HTTP/1.1\r\nTransfer-Encoding: identity\r\n\r\n", Error::BadTransferEncoding),
+            (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n", Error::BadTransferEncoding),
+            (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", Error::BadTransferEncoding),
+            (b"POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n", Error::BadContentLength),
+            (b"POST / HTTP/1.1\r\nContent-Length: \r\n\r\n", Error::BadContentLength),
+            (b"GET\t/\tHTTP/1.1\r\n\r\n", Error::Malformed),
+        ];
+        for (input, want) in table {
+            assert_eq!(err(input), *want, "{:?}", String::from_utf8_lossy(input));
+        }
+        // Accepted: OWS around values, case-insensitive codings, leading zeros.
+        assert_eq!(ok(b"POST / HTTP/1.1\r\nTransfer-Encoding:\tchunked  \r\n\r\n").framing, Framing::Chunked);
+        assert_eq!(ok(b"POST / HTTP/1.1\r\nTransfer-Encoding: CHUNKED\r\n\r\n").framing, Framing::Chunked);
+        assert_eq!(ok(b"POST / HTTP/1.1\r\nContent-Length: 005 \t\r\n\r\n").framing, Framing::Length(5));
+        // Bytes after a Content-Length body are the next request's.
+        let r = b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET /next HTTP/1.1\r\n\r\n";
+        let h = ok(r);
+        assert_eq!(h.framing, Framing::Length(5));
+        assert_eq!(&r[h.head_end + 5..], b"GET /next HTTP/1.1\r\n\r\n");
     }
 
     #[test]

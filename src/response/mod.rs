@@ -6,7 +6,8 @@
 use crate::ffi::foreign::ForeignBytes;
 use crate::ffi::hooks::{ContentReader, FreeCallback, UpgradeHook};
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicU32, Ordering};
+use crate::http1::{BodySize, ReplyFraming, Version};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Response flags (`enum MHD_ResponseFlags`).
@@ -68,8 +69,37 @@ pub enum Body {
 
 pub struct Response {
     fields: Mutex<Vec<Field>>,
+    /// Bumped (under the `fields` lock) by every change of the fields, so
+    /// a cached head knows whether it is still what they encode to.
+    generation: AtomicU64,
+    /// The last head encoded for this response (see `CachedHead`).
+    head: Mutex<Option<CachedHead>>,
     pub body: Body,
     flags: AtomicU32,
+}
+
+/// What an encoded reply head depends on besides the response's fields.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct HeadKey {
+    pub status: u32,
+    pub version: Version,
+    pub head_request: bool,
+    pub keep_alive: bool,
+    pub size: BodySize,
+    /// The library writes a Date header (its value is patched in per reply).
+    pub date: bool,
+}
+
+/// A response queued on many requests encodes to the same head every
+/// time but for the Date value: the head is kept and copied, and the
+/// date overwritten at `date_at`.
+pub struct CachedHead {
+    key: HeadKey,
+    generation: u64,
+    pub bytes: Vec<u8>,
+    /// Where the library's Date value starts, if it wrote one.
+    pub date_at: Option<usize>,
+    pub framing: ReplyFraming,
 }
 
 /// Why a header was refused.
@@ -96,7 +126,7 @@ impl Response {
     }
 
     pub fn new(body: Body) -> Response {
-        Response { fields: Mutex::new(Vec::new()), body, flags: AtomicU32::new(0) }
+        Response { fields: Mutex::new(Vec::new()), generation: AtomicU64::new(0), head: Mutex::new(None), body, flags: AtomicU32::new(0) }
     }
 
     /// Body length when known in advance.
@@ -135,7 +165,9 @@ impl Response {
         if !footer && !self.framing_header_allowed(name, value) {
             return Err(FieldError::Invalid);
         }
-        self.lock().push(Field { footer, name: with_nul(name), value: with_nul(value) });
+        let mut f = self.lock();
+        f.push(Field { footer, name: with_nul(name), value: with_nul(value) });
+        self.generation.fetch_add(1, Ordering::AcqRel);
         Ok(())
     }
 
@@ -160,6 +192,7 @@ impl Response {
         let mut f = self.lock();
         if let Some(i) = f.iter().position(|h| h.footer == footer && h.name().eq_ignore_ascii_case(name) && h.value() == value) {
             f.remove(i);
+            self.generation.fetch_add(1, Ordering::AcqRel);
             true
         } else {
             false
@@ -170,6 +203,35 @@ impl Response {
     /// strings' addresses stay valid after the lock is released.
     pub fn with_fields<R>(&self, f: impl FnOnce(&[Field]) -> R) -> R {
         f(&self.lock())
+    }
+
+    /// Runs `hit` on the cached head if it was encoded for `key` from the
+    /// fields as they are now; None on a miss.
+    pub fn with_cached_head<R>(&self, key: &HeadKey, hit: impl FnOnce(&CachedHead) -> R) -> Option<R> {
+        let c = self.head.lock().unwrap_or_else(|e| e.into_inner());
+        match c.as_ref() {
+            Some(h) if h.key == *key && h.generation == self.generation.load(Ordering::Acquire) => Some(hit(h)),
+            _ => None,
+        }
+    }
+
+    /// Encodes the head with `encode` from the current fields (under their
+    /// lock, so no change slips between the encoding and its generation)
+    /// and keeps the result for the next reply with the same key.
+    pub fn encode_and_cache<E>(
+        &self,
+        key: HeadKey,
+        out: &mut Vec<u8>,
+        encode: impl FnOnce(&[Field], &mut Vec<u8>) -> Result<(ReplyFraming, Option<usize>), E>,
+    ) -> Result<ReplyFraming, E> {
+        let start = out.len();
+        let fields = self.lock();
+        let generation = self.generation.load(Ordering::Acquire);
+        let (framing, date_at) = encode(&fields, out)?;
+        drop(fields);
+        let bytes = out[start..].to_vec();
+        *self.head.lock().unwrap_or_else(|e| e.into_inner()) = Some(CachedHead { key, generation, bytes, date_at, framing });
+        Ok(framing)
     }
 }
 
@@ -201,6 +263,29 @@ mod tests {
         assert!(r.add(true, b"Content-Length", b"1").is_ok(), "footers are not framing");
         r.set_flags(flags::INSANITY_HEADER_CONTENT_LENGTH);
         assert!(r.add(false, b"Content-Length", b"5").is_ok());
+    }
+
+    #[test]
+    fn cached_head_is_dropped_when_the_fields_change() {
+        let r = Response::new(Body::Owned(b"hi".to_vec()));
+        let key = HeadKey { status: 200, version: Version::Http11, head_request: false, keep_alive: true, size: BodySize::Known(2), date: false };
+        let framing = ReplyFraming { body: crate::http1::BodyFraming::Length(2), keep_alive: true };
+        let enc = |fs: &[Field], out: &mut Vec<u8>| -> Result<_, ()> {
+            out.extend_from_slice(format!("HEAD {}", fs.len()).as_bytes());
+            Ok((framing, None))
+        };
+        let mut out = Vec::new();
+        assert!(r.with_cached_head(&key, |_| ()).is_none());
+        r.encode_and_cache(key, &mut out, enc).unwrap();
+        assert_eq!(r.with_cached_head(&key, |h| h.bytes.clone()), Some(b"HEAD 0".to_vec()));
+        assert!(r.with_cached_head(&HeadKey { keep_alive: false, ..key }, |_| ()).is_none(), "another key misses");
+        r.add(false, b"X-A", b"1").unwrap();
+        assert!(r.with_cached_head(&key, |_| ()).is_none(), "a new header invalidates");
+        out.clear();
+        r.encode_and_cache(key, &mut out, enc).unwrap();
+        assert_eq!(r.with_cached_head(&key, |h| h.bytes.clone()), Some(b"HEAD 1".to_vec()));
+        assert!(r.delete(false, b"X-A", b"1"));
+        assert!(r.with_cached_head(&key, |_| ()).is_none(), "a deleted header invalidates");
     }
 
     #[test]

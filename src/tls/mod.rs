@@ -144,7 +144,7 @@ impl TlsContext {
                 ))
             }
         };
-        let prio = priorities::parse(o.priorities.as_deref().unwrap_or("NORMAL"), psk_mode)?;
+        let prio = priorities::parse(o.priorities.as_deref().unwrap_or(priorities::DEFAULT), psk_mode)?;
         let mut b = SslContextBuilder::new(SslMethod::tls_server()).map_err(e("TLS context"))?;
         let min = if prio.tls12 { SslVersion::TLS1_2 } else { SslVersion::TLS1_3 };
         let max = if prio.tls13 { SslVersion::TLS1_3 } else { SslVersion::TLS1_2 };

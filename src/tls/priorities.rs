@@ -180,6 +180,15 @@ fn toggle<T: PartialEq + Copy>(v: &mut Vec<T>, x: T, on: bool) {
     }
 }
 
+/// What a daemon gets without `MHD_OPTION_HTTPS_PRIORITIES`: TLS 1.2 and
+/// 1.3 with forward-secret key exchanges (ECDHE, DHE with
+/// `MHD_OPTION_HTTPS_MEM_DHPARAMS`; ECDHE-PSK and DHE-PSK for PSK
+/// credentials) and AEAD ciphers only. GnuTLS's NORMAL (0.9.75's default)
+/// also has the RSA key exchange and CBC suites, which testssl.sh reports
+/// (no forward secrecy, LUCKY13); an application that needs them for old
+/// clients writes `NORMAL` explicitly.
+pub const DEFAULT: &str = "PFS:-AES-128-CBC:-AES-256-CBC";
+
 /// Parses a GnuTLS priority string. `psk`: the daemon uses PSK
 /// credentials (MHD_OPTION_HTTPS_CRED_TYPE = GNUTLS_CRD_PSK), so the
 /// PSK key exchanges are on by default.
@@ -398,6 +407,27 @@ mod tests {
         assert!(s.cipher_list.starts_with("kECDHE+aECDSA+AES128+AESGCM"));
         assert!(!parse("PFS", false).unwrap().cipher_list.contains("kRSA"));
         assert!(parse("NORMAL", true).unwrap().cipher_list.starts_with("kECDHEPSK"));
+    }
+
+    #[test]
+    fn default_is_forward_secret_aead_only() {
+        for psk in [false, true] {
+            let s = parse(DEFAULT, psk).unwrap();
+            assert!(s.tls12 && s.tls13);
+            for entry in s.cipher_list.split(':') {
+                assert!(
+                    entry.starts_with("kECDHE") || entry.starts_with("kDHE"),
+                    "{entry}: not forward secret (psk {psk})"
+                );
+                assert!(
+                    entry.ends_with("AESGCM") || entry.ends_with("CHACHA20") || entry.ends_with("AESCCM"),
+                    "{entry}: not AEAD (psk {psk})"
+                );
+            }
+            assert!(!s.cipher_list.is_empty() && !s.ciphersuites.is_empty());
+        }
+        // an explicit NORMAL keeps GnuTLS's wider set
+        assert!(parse("NORMAL", false).unwrap().cipher_list.contains("kRSA"));
     }
 
     #[test]

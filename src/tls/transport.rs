@@ -14,6 +14,9 @@ use std::os::fd::RawFd;
 /// A non-blocking socket as OpenSSL's byte stream.
 pub struct FdStream {
     fd: RawFd,
+    /// Some bytes went out: during the handshake, the server's flight
+    /// (the costly step, with its signature) is behind us.
+    wrote: bool,
 }
 
 impl Read for FdStream {
@@ -24,7 +27,9 @@ impl Read for FdStream {
 
 impl Write for FdStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        socket::sendv(self.fd, &[IoSlice::new(buf)])
+        let n = socket::sendv(self.fd, &[IoSlice::new(buf)])?;
+        self.wrote |= n > 0;
+        Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
@@ -70,7 +75,7 @@ impl Transport {
         // The connection's C handle is filled in at the first handshake step.
         let idx = crate::tls::conn_index().map_err(io::Error::other)?;
         ssl.set_ex_data(idx, std::sync::OnceLock::new());
-        let s = SslStream::new(ssl, FdStream { fd }).map_err(io::Error::other)?;
+        let s = SslStream::new(ssl, FdStream { fd, wrote: false }).map_err(io::Error::other)?;
         Ok(Transport { fd, tls: Some(Box::new(s)), handshake_done: false, conn_attached: false, wants: Wants { read: true, write: false }, scratch: Vec::new() })
     }
 
@@ -80,6 +85,11 @@ impl Transport {
 
     pub fn handshake_done(&self) -> bool {
         self.handshake_done
+    }
+
+    /// The handshake has not yet answered the ClientHello (plain: false).
+    pub fn handshake_flight_pending(&self) -> bool {
+        self.tls.as_ref().map_or(false, |s| !self.handshake_done && !s.get_ref().wrote)
     }
 
     pub fn ssl(&self) -> Option<&openssl::ssl::SslRef> {

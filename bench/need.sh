@@ -1,0 +1,18 @@
+#!/bin/sh
+# bench/need.sh PACKAGE:COMMAND...  -- the Debian packages a make target
+# needs. Missing ones are installed with apt-get as root; otherwise we stop
+# with the exact command to run (the `deps` pattern of the Makefile).
+missing=""
+for pc in "$@"; do
+  pkg=${pc%%:*}; cmd=${pc#*:}
+  command -v "$cmd" >/dev/null 2>&1 || missing="$missing $pkg"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "need: installing$missing"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null || exit 1
+else
+  echo "need: missing packages:$missing"
+  echo "      run: sudo apt-get install -y$missing"
+  exit 1
+fi
