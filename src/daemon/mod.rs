@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
 
 /// What every thread of one daemon shares.
@@ -35,8 +35,10 @@ pub struct Ctx {
     next_worker: AtomicUsize,
     /// Connection threads of thread-per-connection mode with their wake-up
     /// handles (woken at stop, then joined), and the length at which the
-    /// list is next swept of finished ones.
-    conn_threads: Mutex<(Vec<(JoinHandle<()>, Arc<WorkerShared>)>, usize)>,
+    /// list is next swept of finished ones. The handles are weak: a thread
+    /// that ends drops the last strong one, which closes its eventfd at
+    /// once instead of at the next sweep.
+    conn_threads: Mutex<(Vec<(JoinHandle<()>, Weak<WorkerShared>)>, usize)>,
     /// The OpenSSL server context (MHD_USE_TLS).
     pub tls: Option<crate::tls::TlsContext>,
     /// Digest-auth nonce counts (MHD_OPTION_NONCE_NC_SIZE slots).
@@ -98,6 +100,7 @@ impl Ctx {
         if self.is_shutting_down() {
             shared.wake.wake();
         }
+        let shared = Arc::downgrade(&shared);
         v.push((h, shared));
     }
 
@@ -378,7 +381,9 @@ pub fn start(mut cfg: Config, c_handle: CPtr) -> Result<Daemon, ()> {
 impl Ctx {
     fn wake_all(&self) {
         for (_, shared) in self.conn_threads.lock().unwrap_or_else(|e| e.into_inner()).0.iter() {
-            shared.wake.wake();
+            if let Some(shared) = shared.upgrade() {
+                shared.wake.wake();
+            }
         }
         for w in self.workers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             w.wake.wake();
