@@ -19,14 +19,14 @@ all: $(OUT)/mhd_server $(OUT)/upgrade_echo_ours $(OUT)/upgrade_echo_theirs \
 $(OUT):
 	mkdir -p $(OUT)
 
-$(OUT)/mhd_server: bench/mhd_server.c include/microhttpd.h $(BUILD)/libmicrohttpd.so | $(OUT)
+$(OUT)/mhd_server: bench/mhd_server.c bench/mhd_common.h include/microhttpd.h $(BUILD)/libmicrohttpd.so | $(OUT)
 	$(CC) $(CFLAGS) -Iinclude -o $@ $< -L$(BUILD) -lmicrohttpd
 
-$(OUT)/upgrade_echo_ours: bench/upgrade_echo_ours.c bench/upgrade_common.h include/microhttpd.h $(BUILD)/libmicrohttpd.so | $(OUT)
+$(OUT)/upgrade_echo_ours: bench/upgrade_echo_ours.c bench/upgrade_common.h bench/mhd_common.h include/microhttpd.h $(BUILD)/libmicrohttpd.so | $(OUT)
 	$(CC) $(CFLAGS) -Iinclude -o $@ $< -L$(BUILD) -lmicrohttpd
 
 # No -Iinclude: <microhttpd.h> is Debian's /usr/include/microhttpd.h.
-$(OUT)/upgrade_echo_theirs: bench/upgrade_echo_theirs.c bench/upgrade_common.h /usr/include/microhttpd.h | $(OUT)
+$(OUT)/upgrade_echo_theirs: bench/upgrade_echo_theirs.c bench/upgrade_common.h bench/mhd_common.h /usr/include/microhttpd.h | $(OUT)
 	$(CC) $(CFLAGS) -o $@ $< -L$(DEBIAN_LIBDIR) -lmicrohttpd -lpthread
 
 $(OUT)/raw_server: bench/raw_server.c bench/common.h | $(OUT)
@@ -37,7 +37,7 @@ $(OUT)/loadclient: bench/loadclient.c bench/common.h | $(OUT)
 
 soak: $(OUT)/soak_server $(OUT)/cert.pem
 
-$(OUT)/soak_server: bench/soak_server.c include/microhttpd.h $(BUILD)/libmicrohttpd.so | $(OUT)
+$(OUT)/soak_server: bench/soak_server.c bench/mhd_common.h include/microhttpd.h $(BUILD)/libmicrohttpd.so | $(OUT)
 	$(CC) $(CFLAGS) -Iinclude -o $@ $< -L$(BUILD) -lmicrohttpd -lcrypto
 
 # A throwaway self-signed certificate for 127.0.0.1 (HTTPS rows).

@@ -15,7 +15,7 @@
  * peak to the live count.  Prints "READY <port>" once listening.  Stops on
  * SIGTERM/SIGINT, and by itself after 30 minutes at most.
  */
-#include <microhttpd.h>
+#include "mhd_common.h"
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,13 +26,12 @@
 
 #define BIG_SIZE ((uint64_t) 100 * 1024 * 1024)
 
-static volatile sig_atomic_t stop;
 static volatile sig_atomic_t want_stats;
 static struct MHD_Response *small_resp;
 static int live, peak, started;
 
 static void
-on_signal (int sig)
+on_hostile_signal (int sig)
 {
   if (SIGUSR1 == sig)
     want_stats = 1;
@@ -69,6 +68,17 @@ print_stats (void)
           __atomic_exchange_n (&peak, l, __ATOMIC_SEQ_CST),
           __atomic_load_n (&started, __ATOMIC_SEQ_CST));
   fflush (stdout);
+}
+
+/* Print the stats if SIGUSR1 asked for them since the last call. */
+static void
+stats_if_wanted (void)
+{
+  if (want_stats)
+  {
+    want_stats = 0;
+    print_stats ();
+  }
 }
 
 static ssize_t
@@ -118,37 +128,6 @@ handle (void *cls, struct MHD_Connection *c, const char *url,
   return MHD_queue_response (c, MHD_HTTP_OK, small_resp);
 }
 
-static int
-run_external (struct MHD_Daemon *d)
-{
-  while (! stop)
-  {
-    fd_set rs, ws, es;
-    MHD_socket max = 0;
-    MHD_UNSIGNED_LONG_LONG to;
-    struct timeval tv = { 0, 100000 }; /* wake to notice a signal */
-    if (want_stats)
-    {
-      want_stats = 0;
-      print_stats ();
-    }
-    FD_ZERO (&rs);
-    FD_ZERO (&ws);
-    FD_ZERO (&es);
-    if (MHD_YES != MHD_get_fdset (d, &rs, &ws, &es, &max))
-      return 1;
-    if (MHD_YES == MHD_get_timeout (d, &to) && to < 100)
-    {
-      tv.tv_sec = 0;
-      tv.tv_usec = (long) to * 1000;
-    }
-    if (select ((int) max + 1, &rs, &ws, &es, &tv) < 0)
-      continue;
-    MHD_run_from_select (d, &rs, &ws, &es);
-  }
-  return 0;
-}
-
 int
 main (int argc, char **argv)
 {
@@ -180,32 +159,14 @@ main (int argc, char **argv)
       return 2;
     }
   }
-  if (0 == strcmp (mode, "select"))
-    flags = MHD_USE_INTERNAL_POLLING_THREAD;
-  else if (0 == strcmp (mode, "poll"))
-    flags = MHD_USE_POLL_INTERNAL_THREAD;
-  else if (0 == strcmp (mode, "epoll"))
-    flags = MHD_USE_EPOLL_INTERNAL_THREAD;
-  else if (0 == strcmp (mode, "pool"))
-  {
-    flags = MHD_USE_EPOLL_INTERNAL_THREAD;
-    pool = 2;
-  }
-  else if (0 == strcmp (mode, "thread"))
-    flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
-  else if (0 == strcmp (mode, "external"))
-    external = 1;
-  else
-  {
-    fprintf (stderr, "unknown mode %s\n", mode);
+  if (0 != parse_mode (mode, 1, &flags, &pool, &external))
     return 2;
-  }
   small_resp = MHD_create_response_from_buffer (13, (void *) "Hello, world!",
                                                 MHD_RESPMEM_PERSISTENT);
   if (NULL == small_resp)
     return 1;
   memset (&sa, 0, sizeof (sa));
-  sa.sa_handler = on_signal; /* no SA_RESTART: wakes nanosleep */
+  sa.sa_handler = on_hostile_signal; /* no SA_RESTART: wakes nanosleep */
   sigaction (SIGTERM, &sa, NULL);
   sigaction (SIGINT, &sa, NULL);
   sigaction (SIGUSR1, &sa, NULL);
@@ -232,7 +193,7 @@ main (int argc, char **argv)
   alarm (1800);
   if (external)
   {
-    if (0 != run_external (d))
+    if (0 != run_external (d, 100, stats_if_wanted))
       fprintf (stderr, "MHD_get_fdset failed\n");
   }
   else
@@ -240,11 +201,7 @@ main (int argc, char **argv)
     while (! stop)
     {
       struct timespec ts = { 0, 100 * 1000 * 1000 };
-      if (want_stats)
-      {
-        want_stats = 0;
-        print_stats ();
-      }
+      stats_if_wanted ();
       nanosleep (&ts, NULL);
     }
   }

@@ -13,7 +13,7 @@
  * MHD_start_daemon returns NULL (e.g. MHD_USE_TLS on a library without TLS).
  * Stops on SIGTERM/SIGINT, and by itself after an hour at most.
  */
-#include <microhttpd.h>
+#include "mhd_common.h"
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,40 +25,9 @@
 
 #define BIG_SIZE (1024 * 1024)
 
-static volatile sig_atomic_t stop;
 static struct MHD_Response *small_resp;
 static struct MHD_Response *buf_resp;
 static const char *file_path;
-
-static void
-on_signal (int sig)
-{
-  (void) sig;
-  stop = 1;
-}
-
-static char *
-slurp (const char *path)
-{
-  FILE *f = fopen (path, "rb");
-  char *buf;
-  long n;
-  if (NULL == f)
-    return NULL;
-  fseek (f, 0, SEEK_END);
-  n = ftell (f);
-  fseek (f, 0, SEEK_SET);
-  buf = malloc ((size_t) n + 1);
-  if (NULL == buf || fread (buf, 1, (size_t) n, f) != (size_t) n)
-  {
-    fclose (f);
-    free (buf);
-    return NULL;
-  }
-  buf[n] = '\0';
-  fclose (f);
-  return buf;
-}
 
 static enum MHD_Result
 handle (void *cls, struct MHD_Connection *c, const char *url,
@@ -103,32 +72,6 @@ handle (void *cls, struct MHD_Connection *c, const char *url,
     return ret;
   }
   return MHD_queue_response (c, MHD_HTTP_OK, small_resp);
-}
-
-static int
-run_external (struct MHD_Daemon *d)
-{
-  while (! stop)
-  {
-    fd_set rs, ws, es;
-    MHD_socket max = 0;
-    MHD_UNSIGNED_LONG_LONG to;
-    struct timeval tv = { 0, 200000 }; /* wake to notice a signal */
-    FD_ZERO (&rs);
-    FD_ZERO (&ws);
-    FD_ZERO (&es);
-    if (MHD_YES != MHD_get_fdset (d, &rs, &ws, &es, &max))
-      return 1;
-    if (MHD_YES == MHD_get_timeout (d, &to) && to < 200)
-    {
-      tv.tv_sec = 0;
-      tv.tv_usec = (long) to * 1000;
-    }
-    if (select ((int) max + 1, &rs, &ws, &es, &tv) < 0)
-      continue;
-    MHD_run_from_select (d, &rs, &ws, &es);
-  }
-  return 0;
 }
 
 int
@@ -177,26 +120,8 @@ main (int argc, char **argv)
     }
   }
 
-  if (0 == strcmp (mode, "select"))
-    flags = MHD_USE_INTERNAL_POLLING_THREAD;
-  else if (0 == strcmp (mode, "poll"))
-    flags = MHD_USE_POLL_INTERNAL_THREAD;
-  else if (0 == strcmp (mode, "epoll"))
-    flags = MHD_USE_EPOLL_INTERNAL_THREAD;
-  else if (0 == strcmp (mode, "pool"))
-  {
-    flags = MHD_USE_EPOLL_INTERNAL_THREAD;
-    pool = 2;
-  }
-  else if (0 == strcmp (mode, "thread"))
-    flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
-  else if (0 == strcmp (mode, "external"))
-    external = 1;
-  else
-  {
-    fprintf (stderr, "unknown mode %s\n", mode);
+  if (0 != parse_mode (mode, 1, &flags, &pool, &external))
     return 2;
-  }
   if (NULL != cert)
     flags |= MHD_USE_TLS;
 
@@ -237,7 +162,7 @@ main (int argc, char **argv)
   alarm (3600);
   if (external)
   {
-    if (0 != run_external (d))
+    if (0 != run_external (d, 200, NULL))
       fprintf (stderr, "MHD_get_fdset failed\n");
   }
   else

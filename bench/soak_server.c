@@ -23,7 +23,8 @@
  * Prints "READY <plain port> <tls port>" once both listen (ports chosen by
  * the kernel). Stops on SIGTERM/SIGINT, and by itself after two hours.
  */
-#include <microhttpd.h>
+#define BENCH_EVENT_MASK_UPGRADE 1
+#include "mhd_common.h"
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <signal.h>
@@ -37,7 +38,6 @@
 #define PART_OFFSET 4096
 #define PART_SIZE 65536
 
-static volatile sig_atomic_t stop;
 static struct MHD_Response *small_resp;
 static const char *file_path;
 static int marker; /* con_cls of a request without upload state */
@@ -47,58 +47,6 @@ struct upload
   EVP_MD_CTX *md;
   unsigned long long length;
 };
-
-static void
-on_signal (int sig)
-{
-  (void) sig;
-  stop = 1;
-}
-
-static char *
-slurp (const char *path)
-{
-  FILE *f = fopen (path, "rb");
-  char *buf;
-  long n;
-  if (NULL == f)
-    return NULL;
-  fseek (f, 0, SEEK_END);
-  n = ftell (f);
-  fseek (f, 0, SEEK_SET);
-  buf = malloc ((size_t) n + 1);
-  if (NULL == buf || fread (buf, 1, (size_t) n, f) != (size_t) n)
-  {
-    fclose (f);
-    free (buf);
-    return NULL;
-  }
-  buf[n] = '\0';
-  fclose (f);
-  return buf;
-}
-
-static enum MHD_UpgradeEventMask
-echo (void *cls, struct MHD_Connection *connection, void **con_cls,
-      size_t *data_in_size, const char *data_in,
-      size_t *data_out_size, char *data_out)
-{
-  size_t n;
-  (void) cls;
-  (void) connection;
-  (void) con_cls;
-  if (NULL == data_in)
-  {
-    *data_out_size = 0;
-    return MHD_UPGRADE_EVENT_TERMINATE;
-  }
-  n = *data_in_size < *data_out_size ? *data_in_size : *data_out_size;
-  memcpy (data_out, data_in, n);
-  *data_in_size = n;
-  *data_out_size = n;
-  return (enum MHD_UpgradeEventMask) (MHD_UPGRADE_EVENT_READ
-                                      | MHD_UPGRADE_EVENT_CORK);
-}
 
 /* The /chunked body: byte i is 'a' + i % 26, CHUNKED_SIZE bytes, handed
  * out in pieces of at most 3000 bytes so several chunks go out. */
@@ -282,24 +230,8 @@ main (int argc, char **argv)
     fprintf (stderr, "cannot read %s / %s\n", argv[2], argv[3]);
     return 2;
   }
-  if (0 == strcmp (mode, "select"))
-    flags = MHD_USE_INTERNAL_POLLING_THREAD;
-  else if (0 == strcmp (mode, "poll"))
-    flags = MHD_USE_POLL_INTERNAL_THREAD;
-  else if (0 == strcmp (mode, "epoll"))
-    flags = MHD_USE_EPOLL_INTERNAL_THREAD;
-  else if (0 == strcmp (mode, "pool"))
-  {
-    flags = MHD_USE_EPOLL_INTERNAL_THREAD;
-    pool = 2;
-  }
-  else if (0 == strcmp (mode, "thread"))
-    flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
-  else
-  {
-    fprintf (stderr, "unknown mode %s\n", mode);
+  if (0 != parse_mode (mode, 0, &flags, &pool, NULL))
     return 2;
-  }
   flags |= MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
 
   small_resp = MHD_create_response_from_buffer (13, (void *) "Hello, world!",

@@ -1,5 +1,6 @@
 /* Shared by upgrade_echo_ours.c and upgrade_echo_theirs.c: argument
- * parsing, the PEM loader and the signal handling. Not the upgrade API
+ * parsing and the signal handling (the stop flag, its handler and the
+ * PEM loader are mhd_common.h's). Not the upgrade API
  * itself: that is what differs between the two programs. */
 #ifndef UPGRADE_COMMON_H
 #define UPGRADE_COMMON_H
@@ -9,38 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static volatile sig_atomic_t stop;
-
-static void
-on_signal (int sig)
-{
-  (void) sig;
-  stop = 1;
-}
-
-static char *
-slurp (const char *path)
-{
-  FILE *f = fopen (path, "rb");
-  char *buf;
-  long n;
-  if (NULL == f)
-    return NULL;
-  fseek (f, 0, SEEK_END);
-  n = ftell (f);
-  fseek (f, 0, SEEK_SET);
-  buf = malloc ((size_t) n + 1);
-  if (NULL == buf || fread (buf, 1, (size_t) n, f) != (size_t) n)
-  {
-    fclose (f);
-    free (buf);
-    return NULL;
-  }
-  buf[n] = '\0';
-  fclose (f);
-  return buf;
-}
+#include "mhd_common.h"
 
 /* upgrade_echo_* PORT [--tls CERT KEY]; returns 0 or exits 2 */
 static int

@@ -12,30 +12,8 @@
  * Until the API lands, MHD_create_response_for_upgrade returns NULL: the
  * program then prints "NOUPGRADE" and exits 4 (the benchmark skips the row).
  */
-#include <microhttpd.h>
+#define BENCH_EVENT_MASK_UPGRADE 1
 #include "upgrade_common.h"
-
-static enum MHD_UpgradeEventMask
-echo (void *cls, struct MHD_Connection *connection, void **con_cls,
-      size_t *data_in_size, const char *data_in,
-      size_t *data_out_size, char *data_out)
-{
-  size_t n;
-  (void) cls;
-  (void) connection;
-  (void) con_cls;
-  if (NULL == data_in)
-  { /* the peer is gone (or the daemon stops): nothing to release */
-    *data_out_size = 0;
-    return MHD_UPGRADE_EVENT_TERMINATE;
-  }
-  n = *data_in_size < *data_out_size ? *data_in_size : *data_out_size;
-  memcpy (data_out, data_in, n);
-  *data_in_size = n;
-  *data_out_size = n;
-  return (enum MHD_UpgradeEventMask) (MHD_UPGRADE_EVENT_READ
-                                      | MHD_UPGRADE_EVENT_CORK);
-}
 
 static enum MHD_Result
 handle (void *cls, struct MHD_Connection *c, const char *url,

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <ctype.h>
+#include <dirent.h>
 
 /* ------------------------------------------------------------------ */
 /* Modes: the one place to add a mode.                                 */
@@ -1508,4 +1509,85 @@ test_ok_handler (void *cls, struct MHD_Connection *c,
     return MHD_YES;
   }
   return test_reply (c, MHD_HTTP_OK, "ok");
+}
+
+/* ------------------------------------------------------------------ */
+/* Process resources                                                   */
+/* ------------------------------------------------------------------ */
+
+int
+test_count_fds (void)
+{
+  DIR *d = opendir ("/proc/self/fd");
+  struct dirent *e;
+  int n = 0;
+  if (NULL == d)
+    return -1;
+  while (NULL != (e = readdir (d)))
+    if ('.' != e->d_name[0])
+      n++;
+  closedir (d);
+  return n - 1; /* the directory's own descriptor */
+}
+
+int
+test_wait_fds (int n, int timeout_ms)
+{
+  uint64_t end = test_now_ms () + (uint64_t) timeout_ms;
+  int now;
+  while (((now = test_count_fds ()) > n) && (test_now_ms () < end))
+    test_sleep_ms (5);
+  return now;
+}
+
+char *
+test_slurp (const char *dir, const char *name)
+{
+  char p[512];
+  FILE *f;
+  long n;
+  char *s;
+  snprintf (p, sizeof (p), "%s/%s", dir, name);
+  f = fopen (p, "rb");
+  if (NULL == f)
+    SETUP_FAIL ("cannot open %s", p);
+  fseek (f, 0, SEEK_END);
+  n = ftell (f);
+  fseek (f, 0, SEEK_SET);
+  s = malloc ((size_t) n + 1);
+  if ((NULL == s) || (1 != fread (s, (size_t) n, 1, f)))
+    SETUP_FAIL ("cannot read %s", p);
+  s[n] = '\0';
+  fclose (f);
+  return s;
+}
+
+int
+raw_connect_from (uint16_t port, uint8_t last_octet, int rcvbuf)
+{
+  struct sockaddr_in sa;
+  struct timeval tv = { RAW_TIMEOUT_MS / 1000, 0 };
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -1;
+  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof (tv));
+  if (rcvbuf > 0)
+    setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof (rcvbuf));
+  memset (&sa, 0, sizeof (sa));
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl (0x7f000000u | last_octet);
+  if (0 != bind (fd, (struct sockaddr *) &sa, sizeof (sa)))
+  {
+    close (fd);
+    return -1;
+  }
+  sa.sin_port = htons (port);
+  sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  if (0 != connect (fd, (struct sockaddr *) &sa, sizeof (sa)))
+  {
+    close (fd);
+    return -1;
+  }
+  return fd;
 }

@@ -206,6 +206,20 @@ int test_wait_pred (int (*pred)(void *), void *arg, int timeout_ms);
 void test_sleep_ms (int ms);
 
 /* ------------------------------------------------------------------ */
+/* Process resources                                                   */
+/* ------------------------------------------------------------------ */
+
+/* Number of open file descriptors of this process (/proc/self/fd, not
+ * counting the one used to read it), -1 when it cannot be read. */
+int test_count_fds (void);
+/* Wait (bounded) until the process has at most n fds open; returns the
+ * count at the end. */
+int test_wait_fds (int n, int timeout_ms);
+/* Read the whole file dir/name into a NUL-terminated malloc'ed string;
+ * SETUP_FAIL when it cannot be read. */
+char *test_slurp (const char *dir, const char *name);
+
+/* ------------------------------------------------------------------ */
 /* Growable buffer                                                     */
 /* ------------------------------------------------------------------ */
 
@@ -251,6 +265,11 @@ int raw_read_headers (int fd, struct buf *b, int timeout_ms);
 /* Read once with a timeout (appends); returns bytes read, 0 on EOF,
  * -1 on error, -2 on timeout. */
 ssize_t raw_read_some (int fd, struct buf *b, int timeout_ms);
+/* Connect to 127.0.0.1:port from the loopback address 127.0.0.<last_octet>
+ * (bound before the connect); SO_RCVTIMEO and SO_SNDTIMEO set as for
+ * raw_connect, and SO_RCVBUF set to rcvbuf when rcvbuf > 0.  Return fd or
+ * -1. */
+int raw_connect_from (uint16_t port, uint8_t last_octet, int rcvbuf);
 /* 1 if the peer has closed (EOF or reset) within timeout_ms; data
  * arriving meanwhile is appended to b (may be NULL). */
 int raw_wait_closed (int fd, struct buf *b, int timeout_ms);

@@ -23,7 +23,6 @@
  *   beyond what the sockets hold, another client is served meanwhile, and
  *   when they hang up every response is freed and every fd released. */
 #include "common.h"
-#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <unistd.h>
@@ -124,33 +123,6 @@ handler (void *cls, struct MHD_Connection *c, const char *url,
   return test_reply (c, MHD_HTTP_OK, "ok");
 }
 
-static int
-count_fds (void)
-{
-  DIR *d = opendir ("/proc/self/fd");
-  struct dirent *e;
-  int n = 0;
-  if (NULL == d)
-    return -1;
-  while (NULL != (e = readdir (d)))
-    if ('.' != e->d_name[0])
-      n++;
-  closedir (d);
-  return n - 1; /* the directory's own descriptor */
-}
-
-/* Wait (bounded) until the process has n fds open at most; the count at
- * the end. */
-static int
-wait_fds (int n, int timeout_ms)
-{
-  uint64_t end = test_now_ms () + (uint64_t) timeout_ms;
-  int now;
-  while (((now = count_fds ()) > n) && (test_now_ms () < end))
-    test_sleep_ms (5);
-  return now;
-}
-
 static long
 rss_kib (void)
 {
@@ -166,41 +138,11 @@ rss_kib (void)
   return v;
 }
 
-static int
-connect_from (uint16_t port, uint8_t last_octet, int rcvbuf)
-{
-  struct sockaddr_in sa;
-  struct timeval tv = { RAW_TIMEOUT_MS / 1000, 0 };
-  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return -1;
-  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
-  setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof (tv));
-  if (rcvbuf > 0)
-    setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof (rcvbuf));
-  memset (&sa, 0, sizeof (sa));
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl (0x7f000000u | last_octet);
-  if (0 != bind (fd, (struct sockaddr *) &sa, sizeof (sa)))
-  {
-    close (fd);
-    return -1;
-  }
-  sa.sin_port = htons (port);
-  sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  if (0 != connect (fd, (struct sockaddr *) &sa, sizeof (sa)))
-  {
-    close (fd);
-    return -1;
-  }
-  return fd;
-}
-
 /* A fresh client gets "ok". */
 static int
 served (uint16_t port, uint8_t from)
 {
-  int fd = connect_from (port, from, 0);
+  int fd = raw_connect_from (port, from, 0);
   struct buf carry;
   struct http_resp r;
   int ok = 0;
@@ -321,11 +263,38 @@ check_fds_back (struct MHD_Daemon *d, int fds_daemon, const char *what)
   }
   CHECK_MSG (test_wait_connections (d, 0, 5000), "%s: %d connections left "
              "after every client closed", what, test_current_connections (d));
-  now = wait_fds (fds_daemon, 5000);
+  now = test_wait_fds (fds_daemon, 5000);
   CHECK_MSG (now <= fds_daemon, "%s: %d fds open after every client left, "
              "%d after the start (leak)", what, now, fds_daemon);
   CHECK_INT (0, ATOMIC_GET (&n_live));
   return 1;
+}
+
+/* Start a daemon with the connection limit limit_opt = limit and the
+ * notify callback, note the process's fd count then (*fds_daemon), and
+ * open n clients from 127.0.0.1 that each send a keep-alive request at
+ * once (fds[0..n)). */
+static struct MHD_Daemon *
+start_burst (enum MHD_OPTION limit_opt, unsigned int limit, int *fds, int n,
+             uint16_t *port, int *fds_daemon)
+{
+  struct MHD_Daemon *d;
+  int i;
+
+  n_live = n_peak = 0;
+  d = START_DAEMON (0, handler, NULL,
+                    limit_opt, limit,
+                    MHD_OPTION_NOTIFY_CONNECTION, conn_cb, NULL,
+                    MHD_OPTION_END);
+  *port = test_daemon_port (d);
+  *fds_daemon = test_count_fds ();
+  for (i = 0; i < n; i++)
+  {
+    fds[i] = raw_connect_from (*port, 1, 0);
+    SETUP_CHECK (fds[i] >= 0);
+    raw_send_str (fds[i], "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  }
+  return d;
 }
 
 static void
@@ -335,19 +304,8 @@ part_connect_burst (void)
   uint16_t port;
   int fds[BURST], counts[4], i, fds_daemon;
 
-  n_live = n_peak = 0;
-  d = START_DAEMON (0, handler, NULL,
-                    MHD_OPTION_CONNECTION_LIMIT, (unsigned int) LIMIT,
-                    MHD_OPTION_NOTIFY_CONNECTION, conn_cb, NULL,
-                    MHD_OPTION_END);
-  port = test_daemon_port (d);
-  fds_daemon = count_fds ();
-  for (i = 0; i < BURST; i++)
-  {
-    fds[i] = connect_from (port, 1, 0);
-    SETUP_CHECK (fds[i] >= 0);
-    raw_send_str (fds[i], "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-  }
+  d = start_burst (MHD_OPTION_CONNECTION_LIMIT, LIMIT, fds, BURST, &port,
+                   &fds_daemon);
   collect (d, fds, BURST, LIMIT, 5000, counts);
   test_note ("burst of %d against a limit of %d: %d served, %d closed, %d "
              "unserved, %d bad; peak %d", BURST, LIMIT, counts[CS_SERVED],
@@ -379,19 +337,8 @@ part_per_ip_burst (void)
   uint16_t port;
   int fds[IP_BURST], counts[4], i, fds_daemon;
 
-  n_live = n_peak = 0;
-  d = START_DAEMON (0, handler, NULL,
-                    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) IP_LIMIT,
-                    MHD_OPTION_NOTIFY_CONNECTION, conn_cb, NULL,
-                    MHD_OPTION_END);
-  port = test_daemon_port (d);
-  fds_daemon = count_fds ();
-  for (i = 0; i < IP_BURST; i++)
-  {
-    fds[i] = connect_from (port, 1, 0);
-    SETUP_CHECK (fds[i] >= 0);
-    raw_send_str (fds[i], "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-  }
+  d = start_burst (MHD_OPTION_PER_IP_CONNECTION_LIMIT, IP_LIMIT, fds,
+                   IP_BURST, &port, &fds_daemon);
   collect (d, fds, IP_BURST, IP_LIMIT, 5000, counts);
   test_note ("burst of %d from one address, per-IP limit %d: %d served, %d "
              "closed, %d unserved; peak %d", IP_BURST, IP_LIMIT,
@@ -404,7 +351,7 @@ part_per_ip_burst (void)
   /* the over-limit clients are closed, not kept waiting */
   CHECK_INT (IP_BURST - IP_LIMIT, counts[CS_CLOSED]);
   {
-    int probe = connect_from (port, 2, 0);
+    int probe = raw_connect_from (port, 2, 0);
     if (probe < 0)
       test_note ("cannot bind 127.0.0.2: other-address case skipped");
     else
@@ -464,11 +411,11 @@ part_never_read (void)
      the baseline */
   CHECK (served (port, 1));
   CHECK (test_wait_connections (d, 0, 5000) || test_ref_tpc ());
-  fds_daemon = count_fds ();
+  fds_daemon = test_count_fds ();
   rss0 = rss_kib ();
   for (i = 0; i < NONREADERS; i++)
   {
-    fds[i] = connect_from (port, 1, 4096);
+    fds[i] = raw_connect_from (port, 1, 4096);
     SETUP_CHECK (fds[i] >= 0);
     raw_send_str (fds[i], (i & 1) ? "GET /buf HTTP/1.1\r\nHost: x\r\n\r\n"
                                   : "GET /cb HTTP/1.1\r\nHost: x\r\n\r\n");

@@ -33,37 +33,6 @@ conn_cb (void *cls, struct MHD_Connection *c, void **socket_context,
     ATOMIC_INC (&n_closed);
 }
 
-/* Connect from a given loopback address (127.0.0.x). */
-static int
-connect_from (uint16_t port, uint8_t last_octet)
-{
-  struct sockaddr_in sa;
-  struct timeval tv;
-  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return -1;
-  tv.tv_sec = RAW_TIMEOUT_MS / 1000;
-  tv.tv_usec = 0;
-  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
-  setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof (tv));
-  memset (&sa, 0, sizeof (sa));
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl (0x7f000000u | last_octet);
-  if (0 != bind (fd, (struct sockaddr *) &sa, sizeof (sa)))
-  {
-    close (fd);
-    return -1;
-  }
-  sa.sin_port = htons (port);
-  sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  if (0 != connect (fd, (struct sockaddr *) &sa, sizeof (sa)))
-  {
-    close (fd);
-    return -1;
-  }
-  return fd;
-}
-
 /* Send a GET and read the answer: 1 served (200 "ok"), 0 closed without
  * a response, -1 nothing within wait_ms. */
 static int
@@ -201,14 +170,14 @@ part_per_ip (void)
                     MHD_OPTION_NOTIFY_CONNECTION, conn_cb, NULL,
                     MHD_OPTION_END);
   port = test_daemon_port (d);
-  a = connect_from (port, 1);
-  b = connect_from (port, 1);
+  a = raw_connect_from (port, 1, 0);
+  b = raw_connect_from (port, 1, 0);
   SETUP_CHECK (a >= 0 && b >= 0);
   CHECK_MSG (1 == try_request (a, RAW_TIMEOUT_MS), "first client refused");
   CHECK_MSG (1 == try_request (b, RAW_TIMEOUT_MS), "second client refused");
 
   /* a third from the same address: closed at once, no response */
-  c = connect_from (port, 1);
+  c = raw_connect_from (port, 1, 0);
   SETUP_CHECK (c >= 0);
   buf_init (&got);
   raw_send_str (c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -220,7 +189,7 @@ part_per_ip (void)
   close (c);
 
   /* another address is not affected */
-  other = connect_from (port, 2);
+  other = raw_connect_from (port, 2, 0);
   if (other < 0)
     test_note ("cannot bind 127.0.0.2: other-address case skipped");
   else
@@ -237,7 +206,7 @@ part_per_ip (void)
   else
   {
     CHECK (test_wait_connections (d, (other >= 0) ? 2 : 1, 5000));
-    again = connect_from (port, 1);
+    again = raw_connect_from (port, 1, 0);
     SETUP_CHECK (again >= 0);
     CHECK_MSG (1 == try_request (again, RAW_TIMEOUT_MS),
                "client from 127.0.0.1 refused after one of its two left");

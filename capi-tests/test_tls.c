@@ -48,28 +48,6 @@ static char path_ca[512], path_client[512], path_client_key[512],
 static unsigned char *big;
 static char fd_path[256];
 
-static char *
-slurp (const char *name)
-{
-  char p[512];
-  FILE *f;
-  long n;
-  char *s;
-  snprintf (p, sizeof (p), "%s/%s", CAPI_TLS_DIR, name);
-  f = fopen (p, "rb");
-  if (NULL == f)
-    SETUP_FAIL ("cannot open %s", p);
-  fseek (f, 0, SEEK_END);
-  n = ftell (f);
-  fseek (f, 0, SEEK_SET);
-  s = malloc ((size_t) n + 1);
-  if ((NULL == s) || (1 != fread (s, (size_t) n, 1, f)))
-    SETUP_FAIL ("cannot read %s", p);
-  s[n] = '\0';
-  fclose (f);
-  return s;
-}
-
 /* ------------------------------------------------------------------ */
 /* Server side                                                         */
 /* ------------------------------------------------------------------ */
@@ -879,11 +857,11 @@ main (void)
     fprintf (stderr, "FAIL: MHD_FEATURE_HTTPS_CERT_CALLBACK must be NO\n");
     return TEST_EXIT_FAIL;
   }
-  pem_chain = slurp ("server-chain.pem");
-  pem_key = slurp ("server.key");
-  pem_key_enc = slurp ("server-enc.key");
-  pem_client_ca = slurp ("client-ca.pem");
-  pem_dh = slurp ("dh.pem");
+  pem_chain = test_slurp (CAPI_TLS_DIR, "server-chain.pem");
+  pem_key = test_slurp (CAPI_TLS_DIR, "server.key");
+  pem_key_enc = test_slurp (CAPI_TLS_DIR, "server-enc.key");
+  pem_client_ca = test_slurp (CAPI_TLS_DIR, "client-ca.pem");
+  pem_dh = test_slurp (CAPI_TLS_DIR, "dh.pem");
   snprintf (path_ca, sizeof (path_ca), "%s/ca.pem", CAPI_TLS_DIR);
   snprintf (path_client, sizeof (path_client), "%s/client.pem", CAPI_TLS_DIR);
   snprintf (path_client_key, sizeof (path_client_key), "%s/client.key",

@@ -26,7 +26,6 @@
  */
 #include "common.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <unistd.h>
 #include <openssl/ssl.h>
@@ -40,28 +39,6 @@ static char *pem_chain, *pem_key;
 static char path_ca[512];
 static volatile int n_live;
 static volatile int n_calls;
-
-static char *
-slurp (const char *name)
-{
-  char p[512];
-  FILE *f;
-  long n;
-  char *s;
-  snprintf (p, sizeof (p), "%s/%s", CAPI_TLS_DIR, name);
-  f = fopen (p, "rb");
-  if (NULL == f)
-    SETUP_FAIL ("cannot open %s", p);
-  fseek (f, 0, SEEK_END);
-  n = ftell (f);
-  fseek (f, 0, SEEK_SET);
-  s = malloc ((size_t) n + 1);
-  if ((NULL == s) || (1 != fread (s, (size_t) n, 1, f)))
-    SETUP_FAIL ("cannot read %s", p);
-  s[n] = '\0';
-  fclose (f);
-  return s;
-}
 
 static void
 conn_cb (void *cls, struct MHD_Connection *c, void **socket_context,
@@ -91,21 +68,6 @@ handler (void *cls, struct MHD_Connection *c, const char *url,
     return MHD_YES;
   }
   return test_reply (c, MHD_HTTP_OK, "ok");
-}
-
-static int
-count_fds (void)
-{
-  DIR *d = opendir ("/proc/self/fd");
-  struct dirent *e;
-  int n = 0;
-  if (NULL == d)
-    return -1;
-  while (NULL != (e = readdir (d)))
-    if ('.' != e->d_name[0])
-      n++;
-  closedir (d);
-  return n - 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -299,7 +261,6 @@ static void
 after (struct ctx *c, const char *what)
 {
   int now = -1;
-  uint64_t end;
   CHECK_MSG (tls_get (c->port), "%s: a real TLS client was not served "
              "afterwards", what);
   if (test_ref_tpc () && ! test_wait_connections (c->d, 0, 1000))
@@ -312,9 +273,7 @@ after (struct ctx *c, const char *what)
              "left", what, test_current_connections (c->d));
   CHECK_MSG (0 == ATOMIC_GET (&n_live), "%s: notify callback: %d live", what,
              n_live);
-  end = test_now_ms () + 5000;
-  while (((now = count_fds ()) > c->fds_start) && (test_now_ms () < end))
-    test_sleep_ms (5);
+  now = test_wait_fds (c->fds_start, 5000);
   CHECK_MSG (now <= c->fds_start, "%s: %d fds open, %d after the start",
              what, now, c->fds_start);
 }
@@ -573,7 +532,7 @@ per_mode (void)
   if (NULL == c.d)
     SETUP_FAIL ("HTTPS daemon did not start");
   c.port = test_daemon_port (c.d);
-  c.fds_start = count_fds ();
+  c.fds_start = test_count_fds ();
   CHECK_MSG (tls_get (c.port), "a real TLS client was not served");
   case_random (&c);
   case_cut_hello (&c);
@@ -594,8 +553,8 @@ main (void)
     fprintf (stderr, "SKIP: no TLS support in this library\n");
     return TEST_EXIT_SKIP;
   }
-  pem_chain = slurp ("server-chain.pem");
-  pem_key = slurp ("server.key");
+  pem_chain = test_slurp (CAPI_TLS_DIR, "server-chain.pem");
+  pem_key = test_slurp (CAPI_TLS_DIR, "server.key");
   snprintf (path_ca, sizeof (path_ca), "%s/ca.pem", CAPI_TLS_DIR);
   return test_run_modes ("test_tls_hostile", per_mode);
 }

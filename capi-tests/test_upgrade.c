@@ -210,28 +210,6 @@ stream_copy (char *dst, size_t pos, size_t n)
   }
 }
 
-static char *
-slurp (const char *name)
-{
-  char p[512];
-  FILE *f;
-  long n;
-  char *s;
-  snprintf (p, sizeof (p), "%s/%s", CAPI_TLS_DIR, name);
-  f = fopen (p, "rb");
-  if (NULL == f)
-    SETUP_FAIL ("cannot open %s", p);
-  fseek (f, 0, SEEK_END);
-  n = ftell (f);
-  fseek (f, 0, SEEK_SET);
-  s = malloc ((size_t) n + 1);
-  if ((NULL == s) || (1 != fread (s, (size_t) n, 1, f)))
-    SETUP_FAIL ("cannot read %s", p);
-  s[n] = '\0';
-  fclose (f);
-  return s;
-}
-
 /* ------------------------------------------------------------------ */
 /* Client: plain TCP or OpenSSL over a non-blocking socket             */
 /* ------------------------------------------------------------------ */
@@ -2689,8 +2667,8 @@ main (void)
     printf ("SKIP: the library has no TLS support\n");
     return TEST_EXIT_SKIP;
   }
-  pem_chain = slurp ("server-chain.pem");
-  pem_key = slurp ("server.key");
+  pem_chain = test_slurp (CAPI_TLS_DIR, "server-chain.pem");
+  pem_key = test_slurp (CAPI_TLS_DIR, "server.key");
   snprintf (path_ca, sizeof (path_ca), "%s/ca.pem", CAPI_TLS_DIR);
   cli_ctx = SSL_CTX_new (TLS_client_method ());
   SETUP_CHECK (NULL != cli_ctx);
