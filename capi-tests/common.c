@@ -1472,17 +1472,23 @@ curl_res_header (const struct curl_res *rs, const char *name,
 /* ------------------------------------------------------------------ */
 
 enum MHD_Result
-test_reply (struct MHD_Connection *c, unsigned int status, const char *body)
+test_queue_and_destroy (struct MHD_Connection *c, unsigned int status,
+                        struct MHD_Response *r)
 {
-  struct MHD_Response *r;
   enum MHD_Result ret;
-  r = MHD_create_response_from_buffer (strlen (body), (void *) body,
-                                       MHD_RESPMEM_MUST_COPY);
   if (NULL == r)
     return MHD_NO;
   ret = MHD_queue_response (c, status, r);
   MHD_destroy_response (r);
   return ret;
+}
+
+enum MHD_Result
+test_reply (struct MHD_Connection *c, unsigned int status, const char *body)
+{
+  return test_queue_and_destroy (
+    c, status, MHD_create_response_from_buffer (strlen (body), (void *) body,
+                                                MHD_RESPMEM_MUST_COPY));
 }
 
 static int ok_marker;

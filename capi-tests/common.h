@@ -373,5 +373,10 @@ enum MHD_Result test_ok_handler (void *cls, struct MHD_Connection *c,
  * result. */
 enum MHD_Result test_reply (struct MHD_Connection *c, unsigned int status,
                             const char *body);
+/* Queue r (a response just created; NULL gives MHD_NO) with status and
+ * drop the caller's reference; returns the MHD_queue_response result. */
+enum MHD_Result test_queue_and_destroy (struct MHD_Connection *c,
+                                        unsigned int status,
+                                        struct MHD_Response *r);
 
 #endif

@@ -31,7 +31,6 @@ handler (void *cls, struct MHD_Connection *c, const char *url,
          size_t *upload_data_size, void **con_cls)
 {
   struct MHD_Response *r;
-  enum MHD_Result ret;
   (void) cls;
   (void) method;
   (void) version;
@@ -51,11 +50,7 @@ handler (void *cls, struct MHD_Connection *c, const char *url,
     r = MHD_create_response_from_callback (BIG, 64 * 1024, &reader, NULL, NULL);
   else
     r = MHD_create_response_from_buffer (2, (void *) "ok", MHD_RESPMEM_PERSISTENT);
-  if (NULL == r)
-    return MHD_NO;
-  ret = MHD_queue_response (c, MHD_HTTP_OK, r);
-  MHD_destroy_response (r);
-  return ret;
+  return test_queue_and_destroy (c, MHD_HTTP_OK, r);
 }
 
 /* GET path on a fresh connection; the body must be BIG bytes of big_data. */

@@ -81,17 +81,10 @@ handler (void *cls, struct MHD_Connection *c, const char *url,
     return MHD_YES;
   }
   if (0 == strcmp (url, "/big"))
-  {
-    struct MHD_Response *r;
-    enum MHD_Result ret;
-    r = MHD_create_response_from_callback (BIG_SIZE, 64 * 1024, big_reader,
-                                           NULL, big_free);
-    if (NULL == r)
-      return MHD_NO;
-    ret = MHD_queue_response (c, MHD_HTTP_OK, r);
-    MHD_destroy_response (r);
-    return ret;
-  }
+    return test_queue_and_destroy (
+      c, MHD_HTTP_OK,
+      MHD_create_response_from_callback (BIG_SIZE, 64 * 1024, big_reader,
+                                         NULL, big_free));
   if (0 == strcmp (url, "/timeout1"))
   {
     const union MHD_ConnectionInfo *ci;
