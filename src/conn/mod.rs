@@ -110,6 +110,10 @@ pub struct Connection {
     unfinished: bool,
     /// This `run` moved bytes: `last_activity` is set when it ends.
     io_done: bool,
+    /// Stop before the first upgrade handler call, so that the owner can
+    /// give the connection a thread of its own first (thread per
+    /// connection: design/UPGRADE.md has the handler on that thread).
+    hold_upgraded: bool,
 }
 
 impl Connection {
@@ -152,7 +156,13 @@ impl Connection {
             up: None,
             unfinished: false,
             io_done: false,
+            hold_upgraded: false,
         }
+    }
+
+    /// See `hold_upgraded`: `true` until the connection has its own thread.
+    pub fn set_hold_upgraded(&mut self, hold: bool) {
+        self.hold_upgraded = hold;
     }
 
     pub fn is_suspended(&self) -> bool {
@@ -295,6 +305,9 @@ impl Connection {
         }
         self.unfinished = false;
         if self.state == State::Upgraded {
+            if self.hold_upgraded {
+                return;
+            }
             return self.run_upgraded(ctx);
         }
         for _ in 0..MAX_PASSES {
@@ -313,6 +326,9 @@ impl Connection {
                 progress |= self.flush(ctx);
             }
             if self.state == State::Upgraded {
+                if self.hold_upgraded {
+                    return;
+                }
                 return self.run_upgraded(ctx);
             }
             if self.is_closed() || !progress {

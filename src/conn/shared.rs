@@ -17,7 +17,7 @@ use std::cell::{Cell, OnceCell, RefCell};
 use crate::daemon::worker::WorkerShared;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 pub struct ConnShared {
     pub fd: RawFd,
@@ -50,8 +50,10 @@ pub struct ConnShared {
     pub suspended: AtomicBool,
     /// MHD_resume_connection was called (from any thread).
     pub resume_requested: AtomicBool,
-    /// The loop that serves this connection, to wake it on resume.
-    pub waker: Arc<WorkerShared>,
+    /// The loop that serves this connection, to wake it on resume. It
+    /// changes when a thread-per-connection daemon gives the connection a
+    /// thread of its own (src/daemon/elastic.rs).
+    waker: Mutex<Arc<WorkerShared>>,
     /// The current request is HTTP/1.1 (an upgrade needs it).
     pub http11: Cell<bool>,
     /// The connection speaks the application's protocol (design/UPGRADE.md).
@@ -80,7 +82,7 @@ impl ConnShared {
             suspend_requested: Cell::new(false),
             suspended: AtomicBool::new(false),
             resume_requested: AtomicBool::new(false),
-            waker,
+            waker: Mutex::new(waker),
             http11: Cell::new(false),
             upgraded: AtomicBool::new(false),
             tls: OnceCell::new(),
@@ -95,8 +97,14 @@ impl ConnShared {
             return false;
         }
         self.resume_requested.store(true, Ordering::Release);
-        self.waker.wake.wake();
+        self.waker.lock().unwrap_or_else(|e| e.into_inner()).wake.wake();
         true
+    }
+
+    /// Moves resume wake-ups to another loop. The caller checks the resume
+    /// flag afterwards: a resume that woke the old loop is not lost.
+    pub fn set_waker(&self, waker: Arc<WorkerShared>) {
+        *self.waker.lock().unwrap_or_else(|e| e.into_inner()) = waker;
     }
 
     /// The pointer C sees as `struct MHD_Connection *`.

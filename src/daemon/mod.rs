@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+mod elastic;
 mod per_conn;
 pub mod worker;
 
@@ -39,6 +40,10 @@ pub struct Ctx {
     /// that ends drops the last strong one, which closes its eventfd at
     /// once instead of at the next sweep.
     conn_threads: Mutex<(Vec<(JoinHandle<()>, Weak<WorkerShared>)>, usize)>,
+    /// Wake-up handles of threads that took a connection of their own
+    /// while running it (src/daemon/elastic.rs): already tracked for the
+    /// join, their new handle is woken at stop.
+    own_wakers: Mutex<Vec<Weak<WorkerShared>>>,
     /// The OpenSSL server context (MHD_USE_TLS).
     pub tls: Option<crate::tls::TlsContext>,
     /// Digest-auth nonce counts (MHD_OPTION_NONCE_NC_SIZE slots).
@@ -102,6 +107,20 @@ impl Ctx {
         }
         let shared = Arc::downgrade(&shared);
         v.push((h, shared));
+    }
+
+    /// Keeps the wake-up handle of a thread that now serves one
+    /// connection (see `own_wakers`); forgets the ones whose thread ended.
+    pub fn track_waker(&self, shared: &Arc<WorkerShared>) {
+        let mut v = self.own_wakers.lock().unwrap_or_else(|e| e.into_inner());
+        if v.len() >= 64 && v.len().is_power_of_two() {
+            v.retain(|w| w.strong_count() > 0);
+        }
+        v.push(Arc::downgrade(shared));
+        drop(v);
+        if self.is_shutting_down() {
+            shared.wake.wake();
+        }
     }
 
     pub fn connection_count(&self) -> usize {
@@ -189,6 +208,8 @@ enum Loops {
 pub struct Daemon {
     pub ctx: Arc<Ctx>,
     loops: Loops,
+    /// Thread per connection: the shared worker and its monitor.
+    elastic: Option<Arc<elastic::Loop>>,
 }
 
 /// Picks the readiness API from the flags (MHD_USE_AUTO: epoll on Linux,
@@ -320,6 +341,7 @@ pub fn start(mut cfg: Config, c_handle: CPtr) -> Result<Daemon, ()> {
         workers: Mutex::new(Vec::new()),
         next_worker: AtomicUsize::new(0),
         conn_threads: Mutex::new((Vec::new(), 64)),
+        own_wakers: Mutex::new(Vec::new()),
         tls,
     });
     let fail = |ctx: &Arc<Ctx>, msg: String, threads: Vec<JoinHandle<()>>| {
@@ -343,10 +365,13 @@ pub fn start(mut cfg: Config, c_handle: CPtr) -> Result<Daemon, ()> {
         return match Worker::new(ctx.clone(), shared, true) {
             Ok(mut w) => {
                 w.set_external();
-                Ok(Daemon { ctx, loops: Loops::External(Mutex::new(w)) })
+                Ok(Daemon { ctx, loops: Loops::External(Mutex::new(w)), elastic: None })
             }
             Err(e) => fail(&ctx, format!("Failed to set up the event loop: {e}"), Vec::new()),
         };
+    }
+    if ctx.thread_per_connection() {
+        return start_elastic(ctx, fail);
     }
     let mut threads = Vec::new();
     for i in 0..n_workers {
@@ -375,7 +400,39 @@ pub fn start(mut cfg: Config, c_handle: CPtr) -> Result<Daemon, ()> {
             Err(e) => return fail(&ctx, format!("Failed to create a polling thread: {e}"), threads),
         }
     }
-    Ok(Daemon { ctx, loops: Loops::Threads(Mutex::new(threads)) })
+    Ok(Daemon { ctx, loops: Loops::Threads(Mutex::new(threads)), elastic: None })
+}
+
+/// Thread per connection (src/daemon/elastic.rs): a thread holding the
+/// worker, and the monitor that hands it on when a callback blocks.
+fn start_elastic(
+    ctx: Arc<Ctx>,
+    fail: impl Fn(&Arc<Ctx>, String, Vec<JoinHandle<()>>) -> Result<Daemon, ()>,
+) -> Result<Daemon, ()> {
+    let shared = match WorkerShared::new() {
+        Ok(s) => s,
+        Err(e) => return fail(&ctx, format!("Failed to create the wake-up descriptor: {e}"), Vec::new()),
+    };
+    let w = match Worker::new(ctx.clone(), shared.clone(), true) {
+        Ok(w) => w,
+        Err(e) => return fail(&ctx, format!("Failed to set up the event loop: {e}"), Vec::new()),
+    };
+    ctx.workers.lock().unwrap_or_else(|e| e.into_inner()).push(shared);
+    let lp = elastic::Loop::new(w);
+    let mut threads = Vec::new();
+    match elastic::start_loop_thread(&ctx, &lp) {
+        Ok(t) => threads.push(t),
+        Err(e) => return fail(&ctx, format!("Failed to create a polling thread: {e}"), threads),
+    }
+    let (ctx2, lp2) = (ctx.clone(), lp.clone());
+    match std::thread::Builder::new().name("MHD-monitor".into()).spawn(move || elastic::monitor(&ctx2, &lp2)) {
+        Ok(t) => threads.push(t),
+        Err(e) => {
+            lp.wake_monitor();
+            return fail(&ctx, format!("Failed to create the monitor thread: {e}"), threads);
+        }
+    }
+    Ok(Daemon { ctx, loops: Loops::Threads(Mutex::new(threads)), elastic: Some(lp) })
 }
 
 impl Ctx {
@@ -383,6 +440,11 @@ impl Ctx {
         for (_, shared) in self.conn_threads.lock().unwrap_or_else(|e| e.into_inner()).0.iter() {
             if let Some(shared) = shared.upgrade() {
                 shared.wake.wake();
+            }
+        }
+        for w in self.own_wakers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            if let Some(w) = w.upgrade() {
+                w.wake.wake();
             }
         }
         for w in self.workers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
@@ -407,6 +469,9 @@ impl Daemon {
     pub fn stop(&self) {
         self.ctx.shutdown.store(true, Ordering::Release);
         self.ctx.wake_all();
+        if let Some(lp) = &self.elastic {
+            lp.wake_monitor();
+        }
         match &self.loops {
             Loops::Threads(threads) => {
                 let threads = std::mem::take(&mut *threads.lock().unwrap_or_else(|e| e.into_inner()));
@@ -416,9 +481,16 @@ impl Daemon {
             }
             Loops::External(w) => w.lock().unwrap_or_else(|e| e.into_inner()).close_all(),
         }
-        let threads = std::mem::take(&mut self.ctx.conn_threads.lock().unwrap_or_else(|e| e.into_inner()).0);
-        for (t, _) in threads {
-            let _ = t.join();
+        // Threads that end may start others (a loop thread moving an
+        // upgraded connection to its own): join until none is left.
+        loop {
+            let threads = std::mem::take(&mut self.ctx.conn_threads.lock().unwrap_or_else(|e| e.into_inner()).0);
+            if threads.is_empty() {
+                break;
+            }
+            for (t, _) in threads {
+                let _ = t.join();
+            }
         }
         if let Some(fd) = self.ctx.listen_fd() {
             sys::close(fd);

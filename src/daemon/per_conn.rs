@@ -1,71 +1,87 @@
-//! Thread per connection: each client gets a thread that polls only its
-//! socket and its own wake-up descriptor (resume, upgrade wake-ups, and
-//! the daemon's stop, which wakes every connection thread through it) and
-//! drives the same connection state machine. No descriptor is shared by
-//! all threads: 1,000 threads polling one would queue 1,000 waiters on it.
+//! Connections with a thread of their own (thread per connection): an
+//! upgraded connection, and one whose callback blocked the shared loop
+//! (src/daemon/elastic.rs). The thread polls only the connection's socket
+//! and its own wake-up descriptor (resume, upgrade wake-ups, and the
+//! daemon's stop) and drives the same connection state machine until the
+//! connection ends.
 
-use super::worker::WorkerShared;
+use super::worker::{close_connection, WorkerShared};
 use super::Ctx;
 use crate::conn::{Connection, Termination};
-use crate::sys;
 use crate::sys::poll::{self, PollSet};
-use crate::sys::socket::RawAddr;
 use std::os::fd::RawFd;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// Starts a thread for an admitted connection. On failure the connection is
-/// closed and its admission released.
-pub fn spawn(ctx: Arc<Ctx>, fd: RawFd, addr: RawAddr) {
+/// Moves a connection to a new thread. If no thread can be made, the
+/// connection is closed (WITH_ERROR).
+pub fn spawn(ctx: Arc<Ctx>, mut conn: Box<Connection>) {
     let shared = match WorkerShared::new() {
         Ok(s) => s,
         Err(e) => {
             ctx.log(&format!("Failed to create a wake-up descriptor for a connection thread: {e}"));
-            ctx.release(&addr);
-            sys::close(fd);
-            return;
+            conn.abort(Termination::WithError);
+            return close_connection(&ctx, &mut conn);
         }
     };
     let mut b = std::thread::Builder::new().name("MHD-connection".into());
     if ctx.cfg.thread_stack_size > 0 {
         b = b.stack_size(ctx.cfg.thread_stack_size);
     }
-    let ctx2 = ctx.clone();
-    let shared2 = shared.clone();
-    match b.spawn(move || serve(ctx2, shared2, fd, addr)) {
+    // The connection travels through a cell, so that it can be closed
+    // here if the thread is never made (spawn drops the closure then).
+    let cell = Arc::new(Mutex::new(Some(conn)));
+    let (ctx2, shared2, cell2) = (ctx.clone(), shared.clone(), cell.clone());
+    let spawned = b.spawn(move || {
+        let conn = cell2.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(conn) = conn {
+            serve(&ctx2, &shared2, conn);
+        }
+    });
+    match spawned {
         Ok(h) => ctx.track_thread(h, shared),
         Err(e) => {
             ctx.log(&format!("Failed to create a thread for the connection: {e}"));
-            ctx.release(&addr);
-            sys::close(fd);
+            if let Some(mut conn) = cell.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                conn.abort(Termination::WithError);
+                close_connection(&ctx, &mut conn);
+            }
         }
     }
 }
 
-/// The thread of one connection. A panic outside the connection's own
-/// work (that is guarded in `run_guarded`) is caught here too: reported
-/// once through the panic function (src/ffi/guard.rs), the connection is
-/// closed (WITH_ERROR) and the thread cleans up as after any close.
-fn serve(ctx: Arc<Ctx>, shared: Arc<WorkerShared>, fd: RawFd, addr: RawAddr) {
-    // SIGPIPE is already blocked: a thread inherits its creator's signal
-    // mask, and connection threads are created only by the daemon's
-    // internal thread (thread per connection implies one), which blocked
-    // it when it started. One rt_sigprocmask less per connection.
-    let conn = crate::ffi::guard::catch(|| Connection::new(fd, addr, ctx.c_handle, shared.clone(), &ctx));
-    if let Some(mut conn) = conn {
-        if let Some(n) = ctx.cfg.notify_connection {
-            n.call(conn.shared.c_ptr(), conn.shared.socket_context_ptr(), true);
+/// Serves a connection on the calling thread until it ends.
+pub fn serve_here(ctx: &Ctx, mut conn: Box<Connection>) {
+    match WorkerShared::new() {
+        Ok(shared) => {
+            ctx.track_waker(&shared);
+            serve(ctx, &shared, conn);
         }
-        if crate::ffi::guard::catch(|| serve_loop(&ctx, &shared, &mut conn, fd)).is_none() {
+        Err(e) => {
+            ctx.log(&format!("Failed to create a wake-up descriptor for a connection thread: {e}"));
             conn.abort(Termination::WithError);
-        }
-        super::worker::guarded(&mut conn, |c| c.finalize(&ctx));
-        if let Some(n) = ctx.cfg.notify_connection {
-            n.call(conn.shared.c_ptr(), conn.shared.socket_context_ptr(), false);
+            close_connection(ctx, &mut conn);
         }
     }
-    ctx.release(&addr);
-    sys::close(fd);
+}
+
+/// A panic outside the connection's own work (that is guarded in
+/// `run_guarded`) is caught here too: reported once through the panic
+/// function (src/ffi/guard.rs), the connection is closed (WITH_ERROR).
+fn serve(ctx: &Ctx, shared: &Arc<WorkerShared>, mut conn: Box<Connection>) {
+    // SIGPIPE is already blocked: a thread inherits its creator's signal
+    // mask, and these threads are made by the daemon's threads, which
+    // blocked it when they started.
+    conn.shared.set_waker(shared.clone());
+    // A resume that woke the previous loop just before the move is seen
+    // by the first round here.
+    shared.wake.wake();
+    conn.set_hold_upgraded(false);
+    let fd = conn.fd();
+    if crate::ffi::guard::catch(|| serve_loop(ctx, shared, &mut conn, fd)).is_none() {
+        conn.abort(Termination::WithError);
+    }
+    close_connection(ctx, &mut conn);
 }
 
 fn serve_loop(ctx: &Ctx, shared: &WorkerShared, conn: &mut Connection, fd: RawFd) {

@@ -3,9 +3,10 @@
 //! dispatch: record readiness, `Connection::run`, ask `interest`.
 //!
 //! A worker runs either on its own thread (internal polling thread, one per
-//! pool member) or inside the application's `MHD_run*` calls (external
-//! select and external epoll); in thread-per-connection mode it only accepts
-//! and hands each connection to a thread of its own (`per_conn`).
+//! pool member), inside the application's `MHD_run*` calls (external
+//! select and external epoll), or, for thread per connection, on whichever
+//! thread holds it (`elastic`): there it only queues the connections that
+//! are ready as jobs, which the holder runs without holding the worker.
 
 use super::config::Poller;
 use super::{per_conn, Ctx};
@@ -16,6 +17,7 @@ use crate::sys::poll::{self, PollSet};
 use crate::sys::select::{self as sel, FdSet};
 use crate::sys::socket::RawAddr;
 use crate::sys::wake::WakeFd;
+use std::collections::VecDeque;
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -42,11 +44,19 @@ pub struct WorkerShared {
     /// The worker's epoll descriptor (-1 for select/poll), so `quiesce` can
     /// remove the listening socket at once.
     epoll_fd: AtomicI32,
+    /// Slots whose connections left for a thread of their own while out of
+    /// the worker (elastic thread per connection), to be reused.
+    released: Mutex<Vec<usize>>,
 }
 
 impl WorkerShared {
     pub fn new() -> io::Result<Arc<WorkerShared>> {
-        Ok(Arc::new(WorkerShared { wake: WakeFd::new()?, inbox: Mutex::new(Vec::new()), epoll_fd: AtomicI32::new(-1) }))
+        Ok(Arc::new(WorkerShared {
+            wake: WakeFd::new()?,
+            inbox: Mutex::new(Vec::new()),
+            epoll_fd: AtomicI32::new(-1),
+            released: Mutex::new(Vec::new()),
+        }))
     }
 
     /// Queues an admitted socket for this worker and wakes it.
@@ -63,6 +73,23 @@ impl WorkerShared {
         }
         self.wake.wake();
     }
+
+    /// Stops watching a job's socket, from the thread running the job
+    /// (before it closes the socket, whose number may come back at once).
+    pub fn unwatch(&self, fd: RawFd) {
+        let ep = self.epoll_fd.load(Ordering::Acquire);
+        if ep >= 0 {
+            sys::epoll::delete_from(ep, fd);
+        }
+    }
+
+    /// A connection taken out of this worker as a job will not come back
+    /// (its socket no longer watched): free its slot. Needs no access to
+    /// the worker, which another thread may hold.
+    pub fn release_slot(&self, slot: usize) {
+        self.released.lock().unwrap_or_else(|e| e.into_inner()).push(slot);
+        self.wake.wake();
+    }
 }
 
 enum Backend {
@@ -71,12 +98,30 @@ enum Backend {
     Epoll(Epoll),
 }
 
-/// Where accepted connections go.
+/// How the worker runs its connections.
 enum Serving {
-    /// This worker serves them itself.
+    /// In place, on the worker's thread.
     Inline,
-    /// Each gets a thread of its own.
-    ThreadPerConnection,
+    /// Thread per connection (`elastic`): queued as jobs, which the thread
+    /// holding the worker runs without holding it; an upgraded connection
+    /// moves to a thread of its own.
+    Jobs,
+}
+
+/// A connection taken out of its worker to run (thread per connection).
+pub struct Job {
+    slot: usize,
+    /// Whether the step may answer a ClientHello (see HANDSHAKES_PER_ROUND).
+    first_flight: bool,
+    pub conn: Box<Connection>,
+    /// Finalized and closed by the runner: only the slot goes back.
+    pub done: bool,
+}
+
+impl Job {
+    pub fn slot(&self) -> usize {
+        self.slot
+    }
 }
 
 pub struct Worker {
@@ -85,7 +130,10 @@ pub struct Worker {
     /// Whether this worker polls the listening socket.
     accepts: bool,
     serving: Serving,
-    conns: Vec<Option<Connection>>,
+    conns: Vec<Option<Box<Connection>>>,
+    /// Jobs to hand out (Serving::Jobs), and which slots are queued.
+    jobs: VecDeque<usize>,
+    queued: Vec<bool>,
     free: Vec<usize>,
     backend: Backend,
     /// The listening socket as registered with epoll (None once quiesced).
@@ -112,7 +160,11 @@ pub struct Worker {
 
 impl Worker {
     pub fn new(ctx: Arc<Ctx>, shared: Arc<WorkerShared>, accepts: bool) -> io::Result<Worker> {
-        let poller = ctx.cfg.poller;
+        let jobs = ctx.thread_per_connection();
+        // Thread per connection waits with epoll whatever the flags say:
+        // the mode's descriptor limits are those of poll, which epoll has
+        // too, and a wait costs the same however many connections idle.
+        let poller = if jobs { Poller::Epoll } else { ctx.cfg.poller };
         let mut epoll_listen = None;
         let backend = match poller {
             Poller::Select => Backend::Select,
@@ -133,13 +185,15 @@ impl Worker {
                 Backend::Epoll(ep)
             }
         };
-        let serving = if ctx.thread_per_connection() { Serving::ThreadPerConnection } else { Serving::Inline };
+        let serving = if jobs { Serving::Jobs } else { Serving::Inline };
         Ok(Worker {
             ctx,
             shared,
             accepts,
             serving,
             conns: Vec::new(),
+            jobs: VecDeque::new(),
+            queued: Vec::new(),
             free: Vec::new(),
             backend,
             epoll_listen,
@@ -192,7 +246,7 @@ impl Worker {
     /// then serve everything that is ready.
     pub fn round(&mut self, timeout_ms: i32) -> io::Result<()> {
         self.start_round();
-        let timeout_ms = if self.deferred.is_empty() { timeout_ms } else { 0 };
+        let timeout_ms = if self.deferred.is_empty() && self.jobs.is_empty() { timeout_ms } else { 0 };
         let listen_ready = match &self.backend {
             Backend::Select => {
                 let mut r = FdSet::default();
@@ -214,6 +268,10 @@ impl Worker {
     fn after_wait(&mut self, listen_ready: bool) {
         if self.ctx.is_shutting_down() {
             return;
+        }
+        let released: Vec<usize> = std::mem::take(&mut *self.shared.released.lock().unwrap_or_else(|e| e.into_inner()));
+        for slot in released {
+            self.forget_slot(slot);
         }
         let handed: Vec<(RawFd, RawAddr)> = std::mem::take(&mut *self.shared.inbox.lock().unwrap_or_else(|e| e.into_inner()));
         for (fd, addr) in handed {
@@ -256,7 +314,7 @@ impl Worker {
     /// connection: busy ones are listed, and deadlines are checked by the
     /// periodic timeout scan anyway. Other backends scan (they visit every
     /// connection to build their sets regardless).
-    fn internal_wait_timeout(&self) -> Option<Duration> {
+    pub fn internal_wait_timeout(&self) -> Option<Duration> {
         if !matches!(self.backend, Backend::Epoll(_)) {
             return self.wait_timeout();
         }
@@ -448,19 +506,61 @@ impl Worker {
         }
     }
 
-    /// Runs one connection and files it by what it needs next.
+    /// Runs one connection and files it by what it needs next (or, with
+    /// Serving::Jobs, queues it for `take_job`).
     fn run_conn(&mut self, slot: usize) {
-        let Some(c) = self.conns[slot].as_mut() else { return };
-        // Only steps that answer a ClientHello count and wait: the later,
-        // cheap step brings the client's Finished and its first request.
-        let first_flight = c.before_handshake_flight();
+        if let Serving::Jobs = self.serving {
+            if self.conns[slot].is_some() && !self.queued[slot] {
+                self.queued[slot] = true;
+                self.jobs.push_back(slot);
+            }
+            return;
+        }
+        let Some(first_flight) = self.before_run(slot) else { return };
+        if let Some(c) = self.conns[slot].as_mut() {
+            run_guarded(c, &self.ctx);
+        }
+        self.after_run(slot, first_flight);
+    }
+
+    /// Whether the connection in `slot` may run now; `Some(first_flight)`
+    /// if so. Only steps that answer a ClientHello count and wait: the
+    /// later, cheap step brings the client's Finished and its first request.
+    fn before_run(&mut self, slot: usize) -> Option<bool> {
+        let first_flight = self.conns[slot].as_ref()?.before_handshake_flight();
         if first_flight && self.handshakes >= HANDSHAKES_PER_ROUND {
             if !self.deferred.contains(&slot) {
                 self.deferred.push(slot);
             }
+            return None;
+        }
+        Some(first_flight)
+    }
+
+    /// The next connection to run, taken out of the worker (Serving::Jobs).
+    pub fn take_job(&mut self) -> Option<Job> {
+        while let Some(slot) = self.jobs.pop_front() {
+            self.queued[slot] = false;
+            let Some(first_flight) = self.before_run(slot) else { continue };
+            let Some(conn) = self.conns[slot].take() else { continue };
+            return Some(Job { slot, first_flight, conn, done: false });
+        }
+        None
+    }
+
+    /// Puts a job's connection back and files it.
+    pub fn finish_job(&mut self, job: Job) {
+        if job.done {
+            self.forget_slot(job.slot);
             return;
         }
-        run_guarded(c, &self.ctx);
+        self.conns[job.slot] = Some(job.conn);
+        self.after_run(job.slot, job.first_flight);
+    }
+
+    /// Files a connection that has just run by what it needs next.
+    fn after_run(&mut self, slot: usize, first_flight: bool) {
+        let Some(c) = self.conns[slot].as_mut() else { return };
         if first_flight && !c.before_handshake_flight() {
             self.handshakes += 1;
         }
@@ -477,10 +577,26 @@ impl Worker {
             }
             return;
         }
-        if c.is_upgraded() && !self.upgraded.contains(&slot) {
-            self.upgraded.push(slot);
+        if c.is_upgraded() {
+            if let Serving::Jobs = self.serving {
+                return self.move_to_own_thread(slot);
+            }
+            if !self.upgraded.contains(&slot) {
+                self.upgraded.push(slot);
+            }
         }
         self.remember_if_busy(slot);
+    }
+
+    /// Thread per connection: an upgraded connection leaves the worker for
+    /// a thread of its own before its handler is first called.
+    fn move_to_own_thread(&mut self, slot: usize) {
+        let Some(c) = self.conns[slot].take() else { return };
+        if let Backend::Epoll(ep) = &self.backend {
+            ep.delete(c.fd());
+        }
+        self.forget_slot(slot);
+        per_conn::spawn(self.ctx.clone(), c);
     }
 
     /// Edge-triggered epoll will not report again a connection that has
@@ -568,15 +684,13 @@ impl Worker {
             sys::close(fd);
             return;
         }
-        if let Serving::ThreadPerConnection = self.serving {
-            per_conn::spawn(self.ctx.clone(), fd, addr);
-            return;
-        }
-        let conn = Connection::new(fd, addr, self.ctx.c_handle, self.shared.clone(), &self.ctx);
+        let mut conn = Box::new(Connection::new(fd, addr, self.ctx.c_handle, self.shared.clone(), &self.ctx));
+        conn.set_hold_upgraded(matches!(self.serving, Serving::Jobs));
         let slot = match self.free.pop() {
             Some(s) => s,
             None => {
                 self.conns.push(None);
+                self.queued.push(false);
                 self.conns.len() - 1
             }
         };
@@ -604,16 +718,21 @@ impl Worker {
         if let Backend::Epoll(ep) = &self.backend {
             ep.delete(c.fd());
         }
+        self.forget_slot(slot);
+        close_connection(&self.ctx, &mut c);
+    }
+
+    /// Drops a slot from every list and frees it for reuse (its connection
+    /// is already gone: closed, or moved to a thread of its own).
+    fn forget_slot(&mut self, slot: usize) {
         self.busy.retain(|&s| s != slot);
         self.deferred.retain(|&s| s != slot);
         self.suspended.retain(|&s| s != slot);
         self.upgraded.retain(|&s| s != slot);
-        guarded(&mut c, |c| c.finalize(&self.ctx));
-        if let Some(n) = self.ctx.cfg.notify_connection {
-            n.call(c.shared.c_ptr(), c.shared.socket_context_ptr(), false);
+        if self.queued[slot] {
+            self.queued[slot] = false;
+            self.jobs.retain(|&s| s != slot);
         }
-        self.ctx.release(&c.shared.addr);
-        sys::close(c.fd());
         self.free.push(slot);
     }
 
@@ -630,6 +749,17 @@ impl Worker {
             }
         }
     }
+}
+
+/// The end of a closed connection (its socket no longer watched): the
+/// completion and close notifications, its admission, its socket.
+pub fn close_connection(ctx: &Ctx, c: &mut Connection) {
+    guarded(c, |c| c.finalize(ctx));
+    if let Some(n) = ctx.cfg.notify_connection {
+        n.call(c.shared.c_ptr(), c.shared.socket_context_ptr(), false);
+    }
+    ctx.release(&c.shared.addr);
+    sys::close(c.fd());
 }
 
 /// Runs a connection; a panic (a bug of ours) ends that connection only,
