@@ -1,6 +1,7 @@
-//! An event loop: accepts, waits for readiness with select, poll or epoll,
-//! and drives each connection's state machine. Every backend shares the same
-//! dispatch: record readiness, `Connection::run`, ask `interest`.
+//! An event loop: accepts, waits for readiness (epoll; select in the
+//! application's own select loop), and drives each connection's state
+//! machine. Every backend shares the same dispatch: record readiness,
+//! `Connection::run`, ask `interest`.
 //!
 //! A worker runs either on its own thread (internal polling thread, one per
 //! pool member), inside the application's `MHD_run*` calls (external
@@ -13,7 +14,6 @@ use super::{per_conn, Ctx};
 use crate::conn::{Connection, Termination};
 use crate::sys;
 use crate::sys::epoll::{self, Epoll};
-use crate::sys::poll::{self, PollSet};
 use crate::sys::select::{self as sel, FdSet};
 use crate::sys::socket::RawAddr;
 use crate::sys::wake::WakeFd;
@@ -93,8 +93,8 @@ impl WorkerShared {
 }
 
 enum Backend {
+    /// The application's select loop (MHD_get_fdset, MHD_run*).
     Select,
-    Poll(PollSet, Vec<usize>),
     Epoll(Epoll),
 }
 
@@ -161,14 +161,18 @@ pub struct Worker {
 impl Worker {
     pub fn new(ctx: Arc<Ctx>, shared: Arc<WorkerShared>, accepts: bool) -> io::Result<Worker> {
         let jobs = ctx.thread_per_connection();
-        // Thread per connection waits with epoll whatever the flags say:
-        // the mode's descriptor limits are those of poll, which epoll has
-        // too, and a wait costs the same however many connections idle.
-        let poller = if jobs { Poller::Epoll } else { ctx.cfg.poller };
+        // Internal threads wait with epoll whatever the flags say (select
+        // and poll are there for portability; this library is Linux-only):
+        // a wait then costs the same however many connections idle, where
+        // select and poll pass and scan every descriptor each round
+        // (bench/RESULTS.md). The FD_SETSIZE limit of select mode stays
+        // (see `add_admitted`). Only the application's own select loop
+        // (MHD_get_fdset and MHD_run*) works with fd sets.
+        let poller = if ctx.cfg.has(super::config::flag::INTERNAL_POLLING_THREAD) { Poller::Epoll } else { ctx.cfg.poller };
         let mut epoll_listen = None;
         let backend = match poller {
-            Poller::Select => Backend::Select,
-            Poller::Poll => Backend::Poll(PollSet::default(), Vec::new()),
+            // MHD_USE_POLL needs an internal thread (validate()).
+            Poller::Select | Poller::Poll => Backend::Select,
             Poller::Epoll => {
                 let ep = Epoll::new(256)?;
                 if accepts {
@@ -256,7 +260,6 @@ impl Worker {
                 sel::select(max + 1, &mut r, &mut w, &mut e, timeout_ms as i64)?;
                 self.dispatch_sets(&r, &w, &e)
             }
-            Backend::Poll(..) => self.wait_poll(timeout_ms)?,
             Backend::Epoll(_) => self.wait_epoll(timeout_ms)?,
         };
         self.after_wait(listen_ready);
@@ -420,46 +423,6 @@ impl Worker {
         let listen_ready = self.dispatch_sets(r, w, e);
         self.after_wait(listen_ready);
         Ok(())
-    }
-
-    fn wait_poll(&mut self, timeout_ms: i32) -> io::Result<bool> {
-        let listen_fd = self.listen_fd();
-        let Backend::Poll(set, slots) = &mut self.backend else { unreachable!() };
-        set.clear();
-        slots.clear();
-        set.push(self.shared.wake.fd(), poll::READ);
-        let listen_idx = listen_fd.map(|fd| set.push(fd, poll::READ));
-        for (slot, c) in self.conns.iter().enumerate() {
-            let Some(c) = c else { continue };
-            let i = c.interest();
-            let mut ev = 0;
-            if i.read {
-                ev |= poll::READ;
-            }
-            if i.write {
-                ev |= poll::WRITE;
-            }
-            set.push(c.fd(), ev);
-            slots.push(slot);
-        }
-        set.wait(timeout_ms)?;
-        if set.revents(0) != 0 {
-            self.shared.wake.drain();
-        }
-        let listen_ready = listen_idx.map_or(false, |i| set.revents(i) & poll::READ != 0);
-        let first = 1 + listen_idx.is_some() as usize;
-        for k in 0..slots.len() {
-            let Backend::Poll(set, slots) = &self.backend else { unreachable!() };
-            let (slot, rev) = (slots[k], set.revents(first + k));
-            let Some(c) = self.conns[slot].as_mut() else { continue };
-            let rd = rev & (poll::READ | poll::HUP) != 0;
-            let wr = rev & poll::WRITE != 0;
-            if rd || wr || c.interest().busy {
-                c.set_ready(rd, wr);
-                self.run_conn(slot);
-            }
-        }
-        Ok(listen_ready)
     }
 
     fn wait_epoll(&mut self, timeout_ms: i32) -> io::Result<bool> {
@@ -678,7 +641,11 @@ impl Worker {
 
     /// Serves an admitted socket (here, or on a thread of its own).
     pub fn add_admitted(&mut self, fd: RawFd, addr: RawAddr) {
-        if matches!(self.backend, Backend::Select) && matches!(self.serving, Serving::Inline) && fd >= sel::FD_SETSIZE {
+        // 0.9.75's select modes (thread per connection included) cannot
+        // serve such a descriptor (microhttpd.h: MHD_USE_POLL lifts the
+        // limit); nor does ours: internal threads wait with epoll, but an
+        // application that asked for select gets its limits.
+        if self.ctx.cfg.poller == Poller::Select && fd >= sel::FD_SETSIZE {
             self.ctx.log("Socket descriptor larger than FD_SETSIZE; closing connection.");
             self.ctx.release(&addr);
             sys::close(fd);
