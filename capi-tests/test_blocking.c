@@ -8,6 +8,8 @@
  *              together (in under 3 s; one after the other is 6.4 s), the
  *              sleeps overlap, and a quick request on a 17th connection
  *              is answered while they sleep
+ *  compute     a handler that computes for 500 ms (never sleeps) does not
+ *              hold up a quick request on another connection until it ends
  *  rendezvous  a content reader that waits for another client's request
  *              (a long poll) gets it: /wait blocks until /notify arrives
  *              on another connection
@@ -34,6 +36,20 @@ static volatile int completed_code;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static int notified;
+
+static volatile int spinning;
+static volatile int spins_done;
+
+static void
+spin_in_handler (int ms)
+{
+  uint64_t end = test_now_ms () + (uint64_t) ms;
+  volatile unsigned long x = 0;
+  ATOMIC_INC (&spinning);
+  while (test_now_ms () < end)
+    x++;
+  ATOMIC_INC (&spins_done);
+}
 
 static void
 sleep_in_handler (int ms)
@@ -91,6 +107,11 @@ handler (void *cls, struct MHD_Connection *c, const char *url,
   {
     sleep_in_handler (SLEEP_MS);
     return test_reply (c, MHD_HTTP_OK, "slept");
+  }
+  if (0 == strcmp (url, "/spin"))
+  {
+    spin_in_handler (500);
+    return test_reply (c, MHD_HTTP_OK, "spun");
   }
   if (0 == strcmp (url, "/wait"))
     return test_queue_and_destroy (
@@ -195,6 +216,32 @@ case_parallel (void)
   close (q);
   buf_free (&qc);
   CHECK (test_wait_connections (d, 0, 5000));
+  test_stop_daemon (d);
+}
+
+static void
+case_compute (void)
+{
+  struct MHD_Daemon *d = start ();
+  uint16_t port = test_daemon_port (d);
+  int a = raw_connect (port), b = raw_connect (port);
+  struct buf ca, cb;
+  SETUP_CHECK ((a >= 0) && (b >= 0));
+  buf_init (&ca);
+  buf_init (&cb);
+  ATOMIC_SET (&spinning, 0);
+  ATOMIC_SET (&spins_done, 0);
+  CHECK (0 == raw_send_str (a, "GET /spin HTTP/1.1\r\nHost: x\r\n\r\n"));
+  CHECK (test_wait_ge (&spinning, 1, 2000));
+  CHECK (0 == raw_send_str (b, "GET /quick HTTP/1.1\r\nHost: x\r\n\r\n"));
+  expect_reply (b, &cb, "quick", "compute: quick request");
+  CHECK_MSG (0 == ATOMIC_GET (&spins_done),
+             "compute: the quick request waited for the computing handler");
+  expect_reply (a, &ca, "spun", "compute: computing handler");
+  close (a);
+  close (b);
+  buf_free (&ca);
+  buf_free (&cb);
   test_stop_daemon (d);
 }
 
@@ -306,6 +353,7 @@ run (void)
   if (! test_mode_tpc ())
     return;
   case_parallel ();
+  case_compute ();
   case_rendezvous ();
   case_stop ();
   case_after ();

@@ -10,9 +10,11 @@
 //! - One thread at a time holds the worker (an epoll loop in job mode,
 //!   src/daemon/worker.rs) and runs the ready connections one by one,
 //!   with the worker released while each runs.
-//! - A monitor thread looks every `TICK`: if the same run is still going,
-//!   a callback is blocking. It marks that run abandoned and starts a new
-//!   thread, which takes the worker over. The blocked thread keeps its
+//! - A monitor thread looks every `TICK`: if the same run is still going
+//!   and its thread sleeps, a callback is blocking (one that computes, or
+//!   waits for a CPU on a busy machine, gets `BUSY_TICKS`). The monitor
+//!   marks that run abandoned and starts a new thread, which takes the
+//!   worker over. The blocked thread keeps its
 //!   connection and, once the callback returns, serves it alone until it
 //!   ends (src/daemon/per_conn.rs). A connection that blocked once thus
 //!   keeps the thread it blocked on.
@@ -30,7 +32,7 @@
 use super::per_conn;
 use super::worker::{close_connection, run_guarded, Worker, WorkerShared};
 use super::Ctx;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -39,6 +41,10 @@ use std::time::Duration;
 const TICK: Duration = Duration::from_millis(1);
 /// Looks without any run before the monitor parks.
 const PARK_AFTER: u32 = 100;
+/// Looks a run may go on while its thread is runnable (computing, or
+/// preempted) before the others move to a new thread anyway: a busy
+/// machine should not turn every connection into a thread of its own.
+const BUSY_TICKS: u32 = 20;
 
 /// The worker of a thread-per-connection daemon and what its threads and
 /// its monitor share.
@@ -50,6 +56,9 @@ pub struct Loop {
     /// worker starts runs; ending one is a compare-and-swap that loses to
     /// the monitor's abandoning it, and the other way round.
     status: AtomicU64,
+    /// The kernel id of the thread holding the worker (set before its
+    /// first run, so a run seen in `status` is that thread's).
+    holder: AtomicI32,
     parked: AtomicBool,
     park_lock: Mutex<()>,
     park_cv: Condvar,
@@ -62,6 +71,7 @@ impl Loop {
             worker: Mutex::new(worker),
             shared,
             status: AtomicU64::new(0),
+            holder: AtomicI32::new(0),
             parked: AtomicBool::new(false),
             park_lock: Mutex::new(()),
             park_cv: Condvar::new(),
@@ -106,6 +116,7 @@ impl Loop {
 /// that connection alone).
 pub fn run_loop(ctx: &Ctx, lp: &Loop) {
     let mut w = lp.lock();
+    lp.holder.store(crate::sys::thread::current_tid(), Ordering::Release);
     loop {
         if ctx.is_shutting_down() {
             w.close_all();
@@ -168,6 +179,7 @@ pub fn monitor(ctx: &Arc<Ctx>, lp: &Arc<Loop>) {
     crate::sys::block_sigpipe_in_this_thread();
     let mut last = 0u64;
     let mut quiet = 0u32;
+    let mut busy = 0u32;
     loop {
         {
             let g = lp.park_lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -178,6 +190,12 @@ pub fn monitor(ctx: &Arc<Ctx>, lp: &Arc<Loop>) {
         }
         let s = lp.status.load(Ordering::SeqCst);
         if s & 1 == 1 && s == last {
+            busy += 1;
+            let runnable = crate::sys::thread::is_runnable(lp.holder.load(Ordering::Acquire));
+            if busy < BUSY_TICKS && runnable == Some(true) {
+                continue;
+            }
+            busy = 0;
             if lp.status.compare_exchange(s, s & !1, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
                 match start_loop_thread(ctx, lp) {
                     Ok(h) => ctx.track_thread(h, lp.shared.clone()),
@@ -192,6 +210,7 @@ pub fn monitor(ctx: &Arc<Ctx>, lp: &Arc<Loop>) {
             quiet = 0;
             continue;
         }
+        busy = 0;
         quiet = if s == last { quiet + 1 } else { 0 };
         last = s;
         if quiet >= PARK_AFTER {

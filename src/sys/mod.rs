@@ -8,6 +8,7 @@ pub mod epoll;
 pub mod poll;
 pub mod select;
 pub mod socket;
+pub mod thread;
 pub mod wake;
 
 use std::io;
