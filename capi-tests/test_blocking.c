@@ -219,29 +219,48 @@ case_parallel (void)
   test_stop_daemon (d);
 }
 
+/* Two client connections with their read buffers. */
+struct two
+{
+  int a, b;
+  struct buf ca, cb;
+};
+
+static void
+two_open (struct two *t, uint16_t port)
+{
+  t->a = raw_connect (port);
+  t->b = raw_connect (port);
+  SETUP_CHECK ((t->a >= 0) && (t->b >= 0));
+  buf_init (&t->ca);
+  buf_init (&t->cb);
+}
+
+static void
+two_close (struct two *t)
+{
+  close (t->a);
+  close (t->b);
+  buf_free (&t->ca);
+  buf_free (&t->cb);
+}
+
 static void
 case_compute (void)
 {
   struct MHD_Daemon *d = start ();
-  uint16_t port = test_daemon_port (d);
-  int a = raw_connect (port), b = raw_connect (port);
-  struct buf ca, cb;
-  SETUP_CHECK ((a >= 0) && (b >= 0));
-  buf_init (&ca);
-  buf_init (&cb);
+  struct two t;
+  two_open (&t, test_daemon_port (d));
   ATOMIC_SET (&spinning, 0);
   ATOMIC_SET (&spins_done, 0);
-  CHECK (0 == raw_send_str (a, "GET /spin HTTP/1.1\r\nHost: x\r\n\r\n"));
+  CHECK (0 == raw_send_str (t.a, "GET /spin HTTP/1.1\r\nHost: x\r\n\r\n"));
   CHECK (test_wait_ge (&spinning, 1, 2000));
-  CHECK (0 == raw_send_str (b, "GET /quick HTTP/1.1\r\nHost: x\r\n\r\n"));
-  expect_reply (b, &cb, "quick", "compute: quick request");
+  CHECK (0 == raw_send_str (t.b, "GET /quick HTTP/1.1\r\nHost: x\r\n\r\n"));
+  expect_reply (t.b, &t.cb, "quick", "compute: quick request");
   CHECK_MSG (0 == ATOMIC_GET (&spins_done),
              "compute: the quick request waited for the computing handler");
-  expect_reply (a, &ca, "spun", "compute: computing handler");
-  close (a);
-  close (b);
-  buf_free (&ca);
-  buf_free (&cb);
+  expect_reply (t.a, &t.ca, "spun", "compute: computing handler");
+  two_close (&t);
   test_stop_daemon (d);
 }
 
@@ -249,27 +268,19 @@ static void
 case_rendezvous (void)
 {
   struct MHD_Daemon *d = start ();
-  uint16_t port = test_daemon_port (d);
-  int a, b;
-  struct buf ca, cb;
+  struct two t;
   pthread_mutex_lock (&lock);
   notified = 0;
   pthread_mutex_unlock (&lock);
-  a = raw_connect (port);
-  b = raw_connect (port);
-  SETUP_CHECK ((a >= 0) && (b >= 0));
-  buf_init (&ca);
-  buf_init (&cb);
-  CHECK (0 == raw_send_str (a, "GET /wait HTTP/1.1\r\nHost: x\r\n\r\n"));
-  /* the reader is waiting (or about to) when /notify arrives */
+  two_open (&t, test_daemon_port (d));
+  CHECK (0 == raw_send_str (t.a, "GET /wait HTTP/1.1\r\nHost: x\r\n\r\n"));
+  /* client pacing: /notify usually comes while the reader waits (if it
+   * comes first, the reader finds it at once: the same answer) */
   test_sleep_ms (50);
-  CHECK (0 == raw_send_str (b, "GET /notify HTTP/1.1\r\nHost: x\r\n\r\n"));
-  expect_reply (b, &cb, "notified", "rendezvous: /notify");
-  expect_reply (a, &ca, "woken\n", "rendezvous: /wait");
-  close (a);
-  close (b);
-  buf_free (&ca);
-  buf_free (&cb);
+  CHECK (0 == raw_send_str (t.b, "GET /notify HTTP/1.1\r\nHost: x\r\n\r\n"));
+  expect_reply (t.b, &t.cb, "notified", "rendezvous: /notify");
+  expect_reply (t.a, &t.ca, "woken\n", "rendezvous: /wait");
+  two_close (&t);
   test_stop_daemon (d);
 }
 
