@@ -160,12 +160,8 @@ pub fn run_loop(ctx: &Ctx, lp: &Loop) {
 /// calling thread then runs the loop itself (the monitor: blocked
 /// callbacks then hold up the others until they return).
 pub fn start_loop_thread(ctx: &Arc<Ctx>, lp: &Arc<Loop>) -> Result<std::thread::JoinHandle<()>, std::io::Error> {
-    let mut b = std::thread::Builder::new().name("MHD-worker".into());
-    if ctx.cfg.thread_stack_size > 0 {
-        b = b.stack_size(ctx.cfg.thread_stack_size);
-    }
     let (ctx2, lp2) = (ctx.clone(), lp.clone());
-    b.spawn(move || {
+    ctx.thread_builder("MHD-worker".into()).spawn(move || {
         crate::sys::block_sigpipe_in_this_thread();
         // A panic outside any one connection's work (a bug of ours) is
         // reported once (src/ffi/guard.rs) and the loop goes on.

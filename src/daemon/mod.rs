@@ -78,6 +78,17 @@ impl Ctx {
     }
 
 
+    /// A builder for one of the daemon's threads, with the stack size of
+    /// MHD_OPTION_THREAD_STACK_SIZE (0: the default).
+    pub fn thread_builder(&self, name: String) -> std::thread::Builder {
+        let b = std::thread::Builder::new().name(name);
+        if self.cfg.thread_stack_size > 0 {
+            b.stack_size(self.cfg.thread_stack_size)
+        } else {
+            b
+        }
+    }
+
     pub fn thread_per_connection(&self) -> bool {
         self.cfg.has(flag::THREAD_PER_CONNECTION)
     }
@@ -328,7 +339,6 @@ pub fn start(mut cfg: Config, c_handle: CPtr) -> Result<Daemon, ()> {
     };
     let internal = cfg.has(flag::INTERNAL_POLLING_THREAD);
     let n_workers = if cfg.thread_pool_size > 1 { cfg.thread_pool_size } else { 1 };
-    let stack = cfg.thread_stack_size;
     let ctx = Arc::new(Ctx {
         nonces: crate::auth::NonceTable::new(cfg.nonce_nc_size),
         cfg,
@@ -384,11 +394,7 @@ pub fn start(mut cfg: Config, c_handle: CPtr) -> Result<Daemon, ()> {
             Err(e) => return fail(&ctx, format!("Failed to set up the event loop: {e}"), threads),
         };
         ctx.workers.lock().unwrap_or_else(|e| e.into_inner()).push(shared);
-        let mut b = std::thread::Builder::new().name(format!("MHD-worker-{i}"));
-        if stack > 0 {
-            b = b.stack_size(stack);
-        }
-        match b.spawn(move || {
+        match ctx.thread_builder(format!("MHD-worker-{i}")).spawn(move || {
             sys::block_sigpipe_in_this_thread();
             // A panic that escapes a round (a bug of ours, outside any one
             // connection's work) is reported once through the panic
@@ -425,7 +431,9 @@ fn start_elastic(
         Err(e) => return fail(&ctx, format!("Failed to create a polling thread: {e}"), threads),
     }
     let (ctx2, lp2) = (ctx.clone(), lp.clone());
-    match std::thread::Builder::new().name("MHD-monitor".into()).spawn(move || elastic::monitor(&ctx2, &lp2)) {
+    // The stack size applies here too: if no loop thread can be made, the
+    // monitor runs the loop (and the application's callbacks) itself.
+    match ctx.thread_builder("MHD-monitor".into()).spawn(move || elastic::monitor(&ctx2, &lp2)) {
         Ok(t) => threads.push(t),
         Err(e) => {
             lp.wake_monitor();

@@ -24,15 +24,11 @@ pub fn spawn(ctx: Arc<Ctx>, mut conn: Box<Connection>) {
             return close_connection(&ctx, &mut conn);
         }
     };
-    let mut b = std::thread::Builder::new().name("MHD-connection".into());
-    if ctx.cfg.thread_stack_size > 0 {
-        b = b.stack_size(ctx.cfg.thread_stack_size);
-    }
     // The connection travels through a cell, so that it can be closed
     // here if the thread is never made (spawn drops the closure then).
     let cell = Arc::new(Mutex::new(Some(conn)));
     let (ctx2, shared2, cell2) = (ctx.clone(), shared.clone(), cell.clone());
-    let spawned = b.spawn(move || {
+    let spawned = ctx.thread_builder("MHD-connection".into()).spawn(move || {
         let conn = cell2.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(conn) = conn {
             serve(&ctx2, &shared2, conn);

@@ -41,7 +41,8 @@ const HANDSHAKES_PER_ROUND: usize = 8;
 pub struct WorkerShared {
     pub wake: WakeFd,
     inbox: Mutex<Vec<(RawFd, RawAddr)>>,
-    /// The worker's epoll descriptor (-1 for select/poll), so `quiesce` can
+    /// The worker's epoll descriptor (-1 for the application's select
+    /// loop), so `quiesce` can
     /// remove the listening socket at once.
     epoll_fd: AtomicI32,
     /// Slots whose connections left for a thread of their own while out of
