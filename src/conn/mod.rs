@@ -72,9 +72,26 @@ pub struct Interest {
 }
 
 const INITIAL_READ_BUFFER: usize = 4096;
+/// A closed connection whose buffers hold more than this (a large request
+/// or reply grew them) frees them instead of passing them on.
+const SPARE_MAX_BYTES: usize = 64 * 1024;
 /// Upper bound on passes through the machine per `run`, so one busy client
 /// cannot starve the others served by the same thread.
 const MAX_PASSES: usize = 32;
+
+/// The allocations of a closed connection, emptied, kept by its worker for
+/// the next one. They are in the state they have between two requests of a
+/// keep-alive connection; without them a client that closes after each
+/// request (`Connection: close`) costs a fresh set of allocations, and a
+/// zero-filled read buffer, per request.
+#[derive(Default)]
+pub struct Spare {
+    rbuf: Vec<u8>,
+    out: Vec<u8>,
+    interim: Vec<u8>,
+    req: Request,
+    values: values::Values,
+}
 
 pub struct Connection {
     pub shared: Box<ConnShared>,
@@ -117,7 +134,9 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub fn new(fd: RawFd, addr: RawAddr, daemon_handle: CPtr, waker: Arc<WorkerShared>, ctx: &Ctx) -> Connection {
+    /// A connection for an accepted socket, with the buffers of `spare`
+    /// (`Spare::default()` for none).
+    pub fn new(fd: RawFd, addr: RawAddr, daemon_handle: CPtr, waker: Arc<WorkerShared>, ctx: &Ctx, spare: Spare) -> Connection {
         // Our writes are already whole (head and body in one call, chunks as
         // they come): Nagle's algorithm would only hold the next one back
         // until the peer's delayed ACK.
@@ -132,12 +151,14 @@ impl Connection {
                 }
             },
         };
+        let shared = Box::new(ConnShared::new(fd, addr, daemon_handle, ctx.cfg.timeout, waker));
+        *shared.values.borrow_mut() = spare.values;
         Connection {
-            shared: Box::new(ConnShared::new(fd, addr, daemon_handle, ctx.cfg.timeout, waker)),
+            shared,
             fd,
             transport,
             state,
-            rbuf: Vec::new(),
+            rbuf: spare.rbuf,
             rstart: 0,
             rend: 0,
             read_max: ctx.cfg.memory_limit.max(1024),
@@ -145,10 +166,10 @@ impl Connection {
             write_ready: true,
             hangup_seen: false,
             peer_closed: false,
-            req: Request::default(),
+            req: spare.req,
             reply: None,
-            interim: Vec::new(),
-            out_spare: Vec::new(),
+            interim: spare.interim,
+            out_spare: spare.out,
             last_activity: Instant::now(),
             client_aware: false,
             completion_sent: false,
@@ -781,6 +802,26 @@ impl Connection {
         if !self.is_closed() {
             self.state = State::Closed(code);
         }
+    }
+
+    /// The buffers of this closed and finalized connection, for the next
+    /// one; `None` when they are not worth keeping (upgraded, or grown past
+    /// SPARE_MAX_BYTES).
+    pub fn into_spare(mut self) -> Option<Spare> {
+        if self.up.is_some() || self.shared.upgraded.load(Ordering::Acquire) {
+            return None;
+        }
+        let mut values = std::mem::take(&mut *self.shared.values.borrow_mut());
+        if self.rbuf.len() + self.out_spare.capacity() + self.interim.capacity() + values.capacity() + self.req.capacity()
+            > SPARE_MAX_BYTES
+        {
+            return None;
+        }
+        values.clear();
+        self.req.reset();
+        self.out_spare.clear();
+        self.interim.clear();
+        Some(Spare { rbuf: self.rbuf, out: self.out_spare, interim: self.interim, req: self.req, values })
     }
 
     /// Runs the completion callback for a closed connection and frees what

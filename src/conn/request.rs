@@ -84,6 +84,14 @@ impl Request {
         self.last_consumed = 0;
     }
 
+    /// Bytes held by the reused parse results.
+    pub fn capacity(&self) -> usize {
+        use std::mem::size_of;
+        self.head.headers.capacity() * size_of::<http1::HeaderSpan>()
+            + self.scratch_args.capacity() * size_of::<http1::QueryArg>()
+            + self.scratch_cookies.capacity() * size_of::<http1::Cookie>()
+    }
+
     /// Parses the head in `buf` (bounds from the finder) and stores its
     /// strings in `values`. On error returns the status to answer.
     pub fn parse(&mut self, buf: &[u8], bounds: http1::HeadBounds, values: &mut Values, ctx: &Ctx) -> Result<(), http1::Error> {

@@ -61,6 +61,11 @@ impl Values {
         self.entries.clear();
     }
 
+    /// Bytes held (arenas and entries), used or not.
+    pub fn capacity(&self) -> usize {
+        self.head.capacity() + self.footer.capacity() + self.entries.capacity() * std::mem::size_of::<Entry>()
+    }
+
     /// Appends a NUL-terminated copy of `s` to an arena.
     pub fn intern(&mut self, arena: Arena, s: &[u8]) -> Str {
         let buf = match arena {

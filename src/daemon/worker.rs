@@ -11,7 +11,7 @@
 
 use super::config::Poller;
 use super::{per_conn, Ctx};
-use crate::conn::{Connection, Termination};
+use crate::conn::{Connection, Spare, Termination};
 use crate::sys;
 use crate::sys::epoll::{self, Epoll};
 use crate::sys::select::{self as sel, FdSet};
@@ -35,6 +35,9 @@ const ACCEPT_BATCH: usize = 64;
 /// otherwise hold every established connection's request for the whole
 /// storm. The rest wait for the next round, which comes at once.
 const HANDSHAKES_PER_ROUND: usize = 8;
+/// Closed connections' buffer sets a worker keeps: enough for a burst of
+/// short connections, a few dozen KiB at most.
+const MAX_SPARES: usize = 8;
 
 /// The part of a worker other threads reach: its wake-up descriptor and the
 /// connections handed to it with `MHD_add_connection`.
@@ -132,6 +135,8 @@ pub struct Worker {
     accepts: bool,
     serving: Serving,
     conns: Vec<Option<Box<Connection>>>,
+    /// Buffers of closed connections for the next ones (conn::Spare).
+    spares: Vec<Spare>,
     /// Jobs to hand out (Serving::Jobs), and which slots are queued.
     jobs: VecDeque<usize>,
     queued: Vec<bool>,
@@ -197,6 +202,7 @@ impl Worker {
             accepts,
             serving,
             conns: Vec::new(),
+            spares: Vec::new(),
             jobs: VecDeque::new(),
             queued: Vec::new(),
             free: Vec::new(),
@@ -516,6 +522,7 @@ impl Worker {
     pub fn finish_job(&mut self, job: Job) {
         if job.done {
             self.forget_slot(job.slot);
+            self.keep_spare(job.conn);
             return;
         }
         self.conns[job.slot] = Some(job.conn);
@@ -652,7 +659,8 @@ impl Worker {
             sys::close(fd);
             return;
         }
-        let mut conn = Box::new(Connection::new(fd, addr, self.ctx.c_handle, self.shared.clone(), &self.ctx));
+        let spare = self.spares.pop().unwrap_or_default();
+        let mut conn = Box::new(Connection::new(fd, addr, self.ctx.c_handle, self.shared.clone(), &self.ctx, spare));
         conn.set_hold_upgraded(matches!(self.serving, Serving::Jobs));
         let slot = match self.free.pop() {
             Some(s) => s,
@@ -688,6 +696,14 @@ impl Worker {
         }
         self.forget_slot(slot);
         close_connection(&self.ctx, &mut c);
+        self.keep_spare(c);
+    }
+
+    /// Keeps a closed connection's buffers for the next one.
+    fn keep_spare(&mut self, c: Box<Connection>) {
+        if self.spares.len() < MAX_SPARES {
+            self.spares.extend(c.into_spare());
+        }
     }
 
     /// Drops a slot from every list and frees it for reuse (its connection

@@ -266,7 +266,7 @@ impl RequestHead {
     }
 }
 
-const STACK_HEADERS: usize = 64;
+const STACK_HEADERS: usize = 32;
 
 /// Parse the head `buf[bounds.start..bounds.end]` into `out` (spans are
 /// offsets into `buf`). On error `out` is unspecified; answer
