@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::thread::JoinHandle;
 
 /// What every thread of one daemon shares.
@@ -27,6 +27,11 @@ pub struct Ctx {
     shutdown: AtomicBool,
     /// The listening socket; -1 when there is none or after quiesce.
     listen_fd: AtomicI32,
+    /// Held for reading while a worker accepts, for writing by quiesce:
+    /// once MHD_quiesce_daemon has returned, no worker is between reading
+    /// `listen_fd` and calling accept on it, so no client that connects
+    /// afterwards is served.
+    pub accept_gate: RwLock<()>,
     /// Whether the application gave us the listening socket.
     pub port: u16,
     conn_count: AtomicUsize,
@@ -345,6 +350,7 @@ pub fn start(mut cfg: Config, c_handle: CPtr) -> Result<Daemon, ()> {
         c_handle,
         shutdown: AtomicBool::new(false),
         listen_fd: AtomicI32::new(listen_fd.unwrap_or(-1)),
+        accept_gate: RwLock::new(()),
         port,
         conn_count: AtomicUsize::new(0),
         per_ip: Mutex::new(HashMap::new()),
@@ -507,7 +513,10 @@ impl Daemon {
 
     /// Stops accepting; returns the listening socket, now the application's.
     pub fn quiesce(&self) -> Option<RawFd> {
-        let fd = self.ctx.listen_fd.swap(-1, Ordering::AcqRel);
+        let fd = {
+            let _gate = self.ctx.accept_gate.write().unwrap_or_else(|e| e.into_inner());
+            self.ctx.listen_fd.swap(-1, Ordering::AcqRel)
+        };
         if fd < 0 {
             return None;
         }

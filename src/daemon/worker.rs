@@ -137,6 +137,8 @@ pub struct Worker {
     conns: Vec<Option<Box<Connection>>>,
     /// Buffers of closed connections for the next ones (conn::Spare).
     spares: Vec<Spare>,
+    /// Sockets of one accept batch (kept for its capacity).
+    accepted: Vec<(RawFd, RawAddr)>,
     /// Jobs to hand out (Serving::Jobs), and which slots are queued.
     jobs: VecDeque<usize>,
     queued: Vec<bool>,
@@ -183,10 +185,15 @@ impl Worker {
                 let ep = Epoll::new(256)?;
                 if accepts {
                     if let Some(fd) = ctx.listen_fd() {
-                        // In a pool every worker watches the listening socket;
-                        // a new client wakes one of them, not all.
-                        let ev = if ctx.cfg.thread_pool_size > 1 { epoll::READ | epoll::EXCLUSIVE } else { epoll::READ };
-                        ep.add(fd, ev, TOKEN_LISTEN)?;
+                        // In a pool every worker watches the listening socket,
+                        // level-triggered and without EPOLLEXCLUSIVE (as
+                        // 0.9.75 does): a worker that is running takes new
+                        // clients at its next wait. EPOLLEXCLUSIVE hands each
+                        // one to a sleeping worker instead, which costs a
+                        // thread switch per connection when workers outnumber
+                        // cores (bench/RESULTS.md, "Thread pool"). Idle
+                        // workers all wake; those that lose see EAGAIN.
+                        ep.add(fd, epoll::READ, TOKEN_LISTEN)?;
                         epoll_listen = Some(fd);
                     }
                 }
@@ -203,6 +210,7 @@ impl Worker {
             serving,
             conns: Vec::new(),
             spares: Vec::new(),
+            accepted: Vec::new(),
             jobs: VecDeque::new(),
             queued: Vec::new(),
             free: Vec::new(),
@@ -623,18 +631,34 @@ impl Worker {
     }
 
     fn accept(&mut self) {
-        let Some(lfd) = self.listen_fd() else { return };
-        for _ in 0..ACCEPT_BATCH {
-            match sys::socket::accept(lfd) {
-                Ok(Some((fd, addr))) => self.add(fd, addr),
-                Ok(None) => return,
-                Err(e) => {
-                    // EMFILE and friends: log and retry next round.
-                    self.ctx.log(&format!("Error accepting connection: {e}"));
-                    return;
+        let mut batch = std::mem::take(&mut self.accepted);
+        let mut failure = None;
+        {
+            // Accept under the gate that quiesce closes (Ctx::accept_gate),
+            // but serve the sockets after leaving it: serving calls the
+            // application, which may quiesce.
+            let _gate = self.ctx.accept_gate.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(lfd) = self.listen_fd() {
+                for _ in 0..ACCEPT_BATCH {
+                    match sys::socket::accept(lfd) {
+                        Ok(Some(conn)) => batch.push(conn),
+                        Ok(None) => break,
+                        Err(e) => {
+                            // EMFILE and friends: log and retry next round.
+                            failure = Some(e);
+                            break;
+                        }
+                    }
                 }
             }
         }
+        if let Some(e) = failure {
+            self.ctx.log(&format!("Error accepting connection: {e}"));
+        }
+        for (fd, addr) in batch.drain(..) {
+            self.add(fd, addr);
+        }
+        self.accepted = batch;
     }
 
     /// Takes ownership of an accepted socket: admits it against the limits

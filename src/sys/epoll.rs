@@ -8,8 +8,6 @@ pub const READ: u32 = libc::EPOLLIN as u32;
 pub const WRITE: u32 = libc::EPOLLOUT as u32;
 pub const HUP: u32 = (libc::EPOLLHUP | libc::EPOLLERR | libc::EPOLLRDHUP) as u32;
 pub const EDGE: u32 = libc::EPOLLET as u32;
-/// Wake only one of several epoll sets watching the same descriptor.
-pub const EXCLUSIVE: u32 = libc::EPOLLEXCLUSIVE as u32;
 
 pub struct Epoll {
     fd: RawFd,
