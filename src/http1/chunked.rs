@@ -21,6 +21,7 @@
 //! the framing (a `Content-Length` or `Transfer-Encoding` trailer is only a
 //! footer).
 
+use super::bytes::is_tchar;
 use super::{Error, HeaderSpan, Span};
 
 /// Longest chunk-extension part of one size line, in bytes.
@@ -370,11 +371,6 @@ fn ext_step(state: State, b: u8) -> Option<State> {
         },
         _ => return None,
     })
-}
-
-fn is_tchar(b: u8) -> bool {
-    matches!(b, b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
-        || b.is_ascii_alphanumeric()
 }
 
 fn hex(b: u8) -> Option<u8> {

@@ -14,11 +14,13 @@
 //! - [`reason`]: reason phrases as libmicrohttpd 0.9.75 knows them.
 //! - [`urlenc`]: `MHD_http_unescape`, URL path and GET-argument parsing.
 //! - [`cookie`]: `Cookie:` header parsing the way 0.9.75 reports it.
+//! - `bytes`: byte classes by table and the search for line ends.
 //!
 //! Deliberate differences from libmicrohttpd 0.9.75 are listed one per line at
 //! the top of the file that makes them.
 #![forbid(unsafe_code)]
 
+mod bytes;
 pub mod chunked;
 pub mod cookie;
 pub mod date;

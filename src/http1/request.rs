@@ -28,6 +28,7 @@
 //! get 505; `HTTP/1.10`, lower-case `http/` or a missing version get 400; repeated identical
 //! `Content-Length` fields are accepted; a `Content-Length` beyond u64 gets 413.
 
+use super::bytes::{find_lf, is_tchar};
 use super::{eq_ic, list_items, trim_ows, Error, Method, Span, Version};
 
 /// Where a complete head lies in the buffer.
@@ -116,7 +117,7 @@ impl HeadFinder {
             }
         };
         let mut i = self.pos;
-        while let Some(off) = buf[i..].iter().position(|&b| b == b'\n') {
+        while let Some(off) = find_lf(&buf[i..]) {
             let lf = i + off;
             match (buf.get(lf + 1), buf.get(lf + 2)) {
                 (Some(b'\n'), _) => return self.done(start, lf + 2),
@@ -351,11 +352,6 @@ fn collect(buf: &[u8], hs: &[httparse::Header<'_>], out: &mut Vec<HeaderSpan>) {
     }
 }
 
-fn is_tchar(b: u8) -> bool {
-    matches!(b, b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
-        || b.is_ascii_alphanumeric()
-}
-
 fn is_target_byte(b: u8) -> bool {
     (0x21..=0x7e).contains(&b) || b >= 0x80
 }
@@ -508,10 +504,7 @@ fn semantics(buf: &[u8], opts: ParseOptions, out: &mut RequestHead) -> Result<()
 /// IP-literal in brackets, then an optional `:` and digits. Empty is valid
 /// (a target without authority). No userinfo, path, space or control byte.
 fn valid_host(v: &[u8]) -> bool {
-    fn unreserved_or_sub_delim(b: u8) -> bool {
-        b.is_ascii_alphanumeric()
-            || matches!(b, b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=')
-    }
+    use super::bytes::is_unreserved_or_sub_delim as unreserved_or_sub_delim;
     let mut i = 0;
     if v.first() == Some(&b'[') {
         // IP-literal: IPv6address (with an RFC 6874 zone, `%25eth0`) or
