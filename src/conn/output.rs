@@ -23,8 +23,13 @@ thread_local! {
 
 /// Room kept in front of a chunk's data for its size line.
 const CHUNK_PREFIX: usize = 18;
-/// Most bytes handed to sendfile in one call.
-const SENDFILE_MAX: usize = 1 << 30;
+/// Most bytes handed to sendfile in one call: bounded so that one file
+/// does not hold the loop while its socket buffer drains, and 128 KiB
+/// steps streamed faster than whole-buffer calls (bench: 100 MiB from_fd,
+/// 1.92 against 1.83 GB/s).
+const SENDFILE_MAX: usize = 128 * 1024;
+/// File bodies from this size on are sent corked.
+const CORK_MIN: u64 = 64 * 1024;
 /// Most slices given to one sendmsg call.
 const MAX_IOV: usize = 16;
 /// Buffer size for pipe bodies.
@@ -48,6 +53,8 @@ pub struct Reply {
     source_done: bool,
     /// File bodies may go out with sendfile (plain sockets only).
     sendfile: bool,
+    /// TCP_CORK is on while a large file body is sent.
+    corked: bool,
 }
 
 impl Reply {
@@ -98,7 +105,7 @@ impl Reply {
         };
         let Ok(framing) = framing else { return Err(out) };
         let source_done = framing.body == BodyFraming::None;
-        Ok(Reply { resp, keep_alive: framing.keep_alive, framing: framing.body, out, out_pos: 0, pos: 0, source_done, sendfile })
+        Ok(Reply { resp, keep_alive: framing.keep_alive, framing: framing.body, out, out_pos: 0, pos: 0, source_done, sendfile, corked: false })
     }
 
     pub fn upgrade_hook(&self) -> Option<crate::ffi::hooks::UpgradeHook> {
@@ -234,8 +241,21 @@ impl Reply {
                 if self.out_pending() || self.direct_remaining() == 0 {
                     self.send_with(t, &[])
                 } else {
-                    let n = self.direct_remaining().min(SENDFILE_MAX as u64) as usize;
-                    match socket::sendfile(fd, *file, offset + self.pos, n) {
+                    let remaining = self.direct_remaining();
+                    if !self.corked && remaining >= CORK_MIN {
+                        // Full segments only while the file streams out: on
+                        // loopback a file sent with TCP_NODELAY alone went
+                        // out 16 % slower (bench: 100 MiB from_fd).
+                        self.corked = socket::set_cork(fd, true).is_ok();
+                    }
+                    let n = remaining.min(SENDFILE_MAX as u64) as usize;
+                    let r = socket::sendfile(fd, *file, offset + self.pos, n);
+                    if self.corked && matches!(r, Ok(k) if k as u64 == remaining) {
+                        // The last byte is handed over: uncorking pushes it out.
+                        let _ = socket::set_cork(fd, false);
+                        self.corked = false;
+                    }
+                    match r {
                         // The file is shorter than promised.
                         Ok(0) => Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
                         Ok(k) => {

@@ -225,6 +225,11 @@ pub fn set_nodelay(fd: RawFd, on: bool) -> io::Result<()> {
     set_int_opt(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, on as i32)
 }
 
+/// TCP_CORK: hold partial segments back until uncorked (or 200 ms).
+pub fn set_cork(fd: RawFd, on: bool) -> io::Result<()> {
+    set_int_opt(fd, libc::IPPROTO_TCP, libc::TCP_CORK, on as i32)
+}
+
 /// Shuts down the write side so the peer sees end of stream after our last byte.
 pub fn shutdown_write(fd: RawFd) {
     let _ = syscall!(shutdown(fd, libc::SHUT_WR));
