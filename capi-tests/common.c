@@ -759,6 +759,23 @@ test_wait_ge (volatile int *flag, int value, int timeout_ms)
   }
 }
 
+volatile int test_conns_started;
+volatile int test_conns_closed;
+
+void
+test_count_connections (void *cls, struct MHD_Connection *c,
+                        void **socket_context,
+                        enum MHD_ConnectionNotificationCode toe)
+{
+  (void) cls;
+  (void) c;
+  (void) socket_context;
+  if (MHD_CONNECTION_NOTIFY_STARTED == toe)
+    ATOMIC_INC (&test_conns_started);
+  else
+    ATOMIC_INC (&test_conns_closed);
+}
+
 int
 test_wait_pred (int (*pred)(void *), void *arg, int timeout_ms)
 {

@@ -195,6 +195,14 @@ void test_check_mem (const char *file, int line, const char *what,
 uint64_t test_now_ms (void);
 /* Wait until *flag >= value (read atomically); 1 if reached, 0 on timeout. */
 int test_wait_ge (volatile int *flag, int value, int timeout_ms);
+/* An MHD_OPTION_NOTIFY_CONNECTION callback (cls unused) that counts the
+ * connections started and closed into these two; set them to 0 before
+ * starting the daemon. */
+extern volatile int test_conns_started;
+extern volatile int test_conns_closed;
+void test_count_connections (void *cls, struct MHD_Connection *c,
+                             void **socket_context,
+                             enum MHD_ConnectionNotificationCode toe);
 /* Wait until pred(arg) returns non-zero; 1 if it did, 0 on timeout. */
 int test_wait_pred (int (*pred)(void *), void *arg, int timeout_ms);
 /* Atomic helpers for counters shared with callbacks. */

@@ -25,8 +25,6 @@
 
 #define NCONN 20
 
-static volatile int n_started;
-static volatile int n_closed;
 static volatile int n_apc;
 
 static enum MHD_Result
@@ -64,19 +62,6 @@ handler (void *cls, struct MHD_Connection *c, const char *url,
   }
   snprintf (body, sizeof (body), "%s from %s:%u", url, addr, port);
   return test_reply (c, MHD_HTTP_OK, body);
-}
-
-static void
-conn_cb (void *cls, struct MHD_Connection *c, void **socket_context,
-         enum MHD_ConnectionNotificationCode toe)
-{
-  (void) cls;
-  (void) c;
-  (void) socket_context;
-  if (MHD_CONNECTION_NOTIFY_STARTED == toe)
-    ATOMIC_INC (&n_started);
-  else
-    ATOMIC_INC (&n_closed);
 }
 
 /* refuses 192.0.2.99 */
@@ -177,10 +162,11 @@ part_no_listen (void)
   int cl[NCONN];
   struct buf carry[NCONN];
 
-  n_started = n_closed = n_apc = 0;
+  test_conns_started = test_conns_closed = n_apc = 0;
   d = test_start_daemon_apc (MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC,
                              apc, NULL, handler, NULL,
-                             MHD_OPTION_NOTIFY_CONNECTION, conn_cb, NULL,
+                             MHD_OPTION_NOTIFY_CONNECTION,
+                             test_count_connections, NULL,
                              MHD_OPTION_END);
   SETUP_CHECK (NULL != d);
   {
@@ -199,7 +185,7 @@ part_no_listen (void)
     buf_init (&b);
     CHECK_INT (MHD_YES, add (d, sfd, 0xc0000207u /* 192.0.2.7 */, 4321));
     CHECK_INT (1, n_apc);
-    CHECK (test_wait_ge (&n_started, 1, 5000));
+    CHECK (test_wait_ge (&test_conns_started, 1, 5000));
     raw_send_str (c, "GET /one HTTP/1.1\r\nHost: x\r\n\r\n");
     expect_body (c, &b, "/one from 192.0.2.7:4321", __LINE__);
     raw_send_str (c, "GET /two HTTP/1.1\r\nHost: x\r\n"
@@ -207,7 +193,7 @@ part_no_listen (void)
     expect_body (c, &b, "/two from 192.0.2.7:4321", __LINE__);
     CHECK_MSG (raw_wait_closed (c, NULL, RAW_TIMEOUT_MS),
                "added connection not closed after Connection: close");
-    CHECK (test_wait_ge (&n_closed, 1, 5000));
+    CHECK (test_wait_ge (&test_conns_closed, 1, 5000));
     close (c);
     buf_free (&b);
   }
@@ -220,7 +206,7 @@ part_no_listen (void)
     CHECK_INT (2, n_apc);
     CHECK_MSG (raw_wait_closed (c, NULL, RAW_TIMEOUT_MS),
                "socket refused by the accept policy not closed");
-    CHECK_INT (1, n_started);
+    CHECK_INT (1, test_conns_started);
     close (c);
   }
 
@@ -233,7 +219,7 @@ part_no_listen (void)
     CHECK_INT (MHD_YES, add (d, sfd, 0x0a000001u + (uint32_t) i,
                              (uint16_t) (1000 + i)));
   }
-  CHECK (test_wait_ge (&n_started, 1 + NCONN, 5000));
+  CHECK (test_wait_ge (&test_conns_started, 1 + NCONN, 5000));
   CHECK (test_wait_connections (d, NCONN, 5000));
   for (i = 0; i < NCONN; i++)
   {
@@ -256,11 +242,12 @@ part_no_listen (void)
     close (cl[i]);
     buf_free (&carry[i]);
   }
-  if (test_ref_tpc () && (n_closed != 1 + NCONN))
+  if (test_ref_tpc () && (test_conns_closed != 1 + NCONN))
     test_diff ("thread per connection: %d CLOSED notifications for %d "
-               "connections after MHD_stop_daemon", n_closed, 1 + NCONN);
+               "connections after MHD_stop_daemon", test_conns_closed,
+               1 + NCONN);
   else
-    CHECK_INT (1 + NCONN, n_closed);
+    CHECK_INT (1 + NCONN, test_conns_closed);
   close (ls);
 }
 
@@ -284,9 +271,9 @@ part_limit (void)
                "exercised");
     return;
   }
-  n_started = n_closed = 0;
+  test_conns_started = test_conns_closed = 0;
   d = START_DAEMON (MHD_USE_ITC, handler, NULL,
-                    MHD_OPTION_NOTIFY_CONNECTION, conn_cb, NULL,
+                    MHD_OPTION_NOTIFY_CONNECTION, test_count_connections, NULL,
                     MHD_OPTION_CONNECTION_LIMIT, limit,
                     MHD_OPTION_END);
   port = test_daemon_port (d);
@@ -333,7 +320,7 @@ part_limit (void)
     raw_send_str (cl[i], req);
     expect_body (cl[i], &carry[i], exp, __LINE__);
   }
-  CHECK_INT (4, n_started);
+  CHECK_INT (4, test_conns_started);
   for (i = 0; i < 3; i++)
   {
     close (cl[i]);

@@ -6,9 +6,6 @@
 #include <unistd.h>
 #include <ctype.h>
 
-static volatile int n_conn_started;
-static volatile int n_conn_closed;
-
 static enum MHD_Result
 handler (void *cls, struct MHD_Connection *c, const char *url,
          const char *method, const char *version, const char *upload,
@@ -31,19 +28,6 @@ handler (void *cls, struct MHD_Connection *c, const char *url,
   }
   snprintf (body, sizeof (body), "%s %s", method, url);
   return test_reply (c, MHD_HTTP_OK, body);
-}
-
-static void
-conn_cb (void *cls, struct MHD_Connection *c, void **socket_context,
-         enum MHD_ConnectionNotificationCode toe)
-{
-  (void) cls;
-  (void) c;
-  (void) socket_context;
-  if (MHD_CONNECTION_NOTIFY_STARTED == toe)
-    ATOMIC_INC (&n_conn_started);
-  else
-    ATOMIC_INC (&n_conn_closed);
 }
 
 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
@@ -124,9 +108,9 @@ run (void)
   int fd;
   struct buf carry;
 
-  n_conn_started = n_conn_closed = 0;
+  test_conns_started = test_conns_closed = 0;
   d = START_DAEMON (0, handler, NULL,
-                    MHD_OPTION_NOTIFY_CONNECTION, conn_cb, NULL,
+                    MHD_OPTION_NOTIFY_CONNECTION, test_count_connections, NULL,
                     MHD_OPTION_END);
   port = test_daemon_port (d);
   buf_init (&carry);
@@ -144,13 +128,13 @@ run (void)
   close (fd);
   if (test_ref_tpc ())
   {
-    if (! test_wait_ge (&n_conn_closed, 1, 1000))
+    if (! test_wait_ge (&test_conns_closed, 1, 1000))
       test_diff ("thread per connection: no CLOSED notification 1 s after "
                  "the client closed");
   }
   else
-    CHECK (test_wait_ge (&n_conn_closed, 1, 5000));
-  CHECK_INT (1, n_conn_started);
+    CHECK (test_wait_ge (&test_conns_closed, 1, 5000));
+  CHECK_INT (1, test_conns_started);
   CHECK_INT (0, carry.len);
 
   /* HTTP/1.0 without keep-alive: response then close */

@@ -17,22 +17,6 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-static volatile int n_started;
-static volatile int n_closed;
-
-static void
-conn_cb (void *cls, struct MHD_Connection *c, void **socket_context,
-         enum MHD_ConnectionNotificationCode toe)
-{
-  (void) cls;
-  (void) c;
-  (void) socket_context;
-  if (MHD_CONNECTION_NOTIFY_STARTED == toe)
-    ATOMIC_INC (&n_started);
-  else
-    ATOMIC_INC (&n_closed);
-}
-
 /* Send a GET and read the answer: 1 served (200 "ok"), 0 closed without
  * a response, -1 nothing within wait_ms. */
 static int
@@ -82,10 +66,10 @@ part_connection_limit (void)
   uint16_t port;
   int fds[4], extra, i, rc;
 
-  n_started = n_closed = 0;
+  test_conns_started = test_conns_closed = 0;
   d = START_DAEMON (0, test_ok_handler, NULL,
                     MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 4,
-                    MHD_OPTION_NOTIFY_CONNECTION, conn_cb, NULL,
+                    MHD_OPTION_NOTIFY_CONNECTION, test_count_connections, NULL,
                     MHD_OPTION_END);
   port = test_daemon_port (d);
   for (i = 0; i < 4; i++)
@@ -106,7 +90,7 @@ part_connection_limit (void)
     CHECK_MSG (1 == rc, "client %d of 4 (limit 4): %d", i, rc);
   }
   CHECK (test_wait_connections (d, 4, 5000));
-  CHECK_INT (4, n_started);
+  CHECK_INT (4, test_conns_started);
 
   /* a fifth: no service while the four stay */
   extra = raw_connect (port);
@@ -117,7 +101,7 @@ part_connection_limit (void)
     test_note ("fifth client over the limit: %s",
                (0 == rc) ? "closed" : "waiting in the backlog");
     CHECK (test_current_connections (d) <= 4);
-    CHECK_INT (4, n_started);
+    CHECK_INT (4, test_conns_started);
   }
   else
     rc = 0;
@@ -164,10 +148,10 @@ part_per_ip (void)
   int a, b, c, other, again;
   struct buf got;
 
-  n_started = n_closed = 0;
+  test_conns_started = test_conns_closed = 0;
   d = START_DAEMON (0, test_ok_handler, NULL,
                     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) 2,
-                    MHD_OPTION_NOTIFY_CONNECTION, conn_cb, NULL,
+                    MHD_OPTION_NOTIFY_CONNECTION, test_count_connections, NULL,
                     MHD_OPTION_END);
   port = test_daemon_port (d);
   a = raw_connect_from (port, 1, 0);

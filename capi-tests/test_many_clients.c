@@ -25,8 +25,6 @@
 #define DEFAULT_CLIENTS 500
 #define REQS 3
 
-static volatile int n_started;
-static volatile int n_closed;
 static volatile int n_requests;
 
 static void
@@ -71,19 +69,6 @@ handler (void *cls, struct MHD_Connection *c, const char *url,
   MHD_destroy_response (r);
   ATOMIC_INC (&n_requests);
   return ret;
-}
-
-static void
-conn_cb (void *cls, struct MHD_Connection *c, void **socket_context,
-         enum MHD_ConnectionNotificationCode toe)
-{
-  (void) cls;
-  (void) c;
-  (void) socket_context;
-  if (MHD_CONNECTION_NOTIFY_STARTED == toe)
-    ATOMIC_INC (&n_started);
-  else
-    ATOMIC_INC (&n_closed);
 }
 
 /* ------------------------------------------------------------------ */
@@ -402,7 +387,7 @@ run (void)
   int ref_stalled = 0;
   uint64_t t0 = test_now_ms ();
 
-  n_started = n_closed = n_requests = 0;
+  test_conns_started = test_conns_closed = n_requests = 0;
   SETUP_CHECK (0 == pipe (to_child) && 0 == pipe (from_child));
   fflush (stderr);
   pid = fork ();
@@ -417,7 +402,7 @@ run (void)
   close (from_child[1]);
 
   d = START_DAEMON (0, handler, NULL,
-                    MHD_OPTION_NOTIFY_CONNECTION, conn_cb, NULL,
+                    MHD_OPTION_NOTIFY_CONNECTION, test_count_connections, NULL,
                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 120,
                     MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int) 1024,
                     MHD_OPTION_END);
@@ -450,9 +435,9 @@ run (void)
     CHECK_MSG (test_wait_connections (d, (int) n, 5000),
                "%d current connections, expected %u",
                test_current_connections (d), n);
-    CHECK_INT (n, n_started);
+    CHECK_INT (n, test_conns_started);
     CHECK_INT (n, n_requests);
-    CHECK_INT (0, n_closed);
+    CHECK_INT (0, test_conns_closed);
     b[0] = 'G';
     SETUP_CHECK (1 == write (to_child[1], b, 1));
     ch = read_byte (from_child[0], 90000);
@@ -470,9 +455,9 @@ run (void)
       CHECK_MSG ('B' == ch, "clients: keep-alive rounds %s",
                  ('F' == ch) ? "failed" : "did not finish");
       /* keep-alive: no new connection for the later requests */
-      CHECK_INT (n, n_started);
+      CHECK_INT (n, test_conns_started);
       CHECK_INT (n * REQS, n_requests);
-      CHECK_INT (0, n_closed);
+      CHECK_INT (0, test_conns_closed);
     }
   }
   b[0] = 'C';

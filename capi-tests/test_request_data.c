@@ -27,18 +27,6 @@ struct kvlist
 };
 
 static volatile int handled;
-static volatile int closed;   /* MHD_CONNECTION_NOTIFY_CLOSED calls */
-
-static void
-conn_cb (void *cls, struct MHD_Connection *c, void **socket_context,
-         enum MHD_ConnectionNotificationCode toe)
-{
-  (void) cls;
-  (void) c;
-  (void) socket_context;
-  if (MHD_CONNECTION_NOTIFY_CLOSED == toe)
-    ATOMIC_INC (&closed);
-}
 
 static enum MHD_Result
 iter (void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
@@ -332,7 +320,7 @@ static void
 wait_closed (int n)
 {
   if (! test_ref_tpc ())
-    CHECK (test_wait_ge (&closed, n, 5000));
+    CHECK (test_wait_ge (&test_conns_closed, n, 5000));
 }
 
 static void
@@ -353,10 +341,10 @@ run (void)
     "GET /plain HTTP/1.1\r\nHost: plain.example\r\nConnection: close\r\n\r\n";
   int i;
 
-  handled = closed = 0;
+  handled = test_conns_started = test_conns_closed = 0;
   test_diff ("header value trailing whitespace is kept (\"X-Custom:   Custom Value  \" -> \"Custom Value  \"); RFC 9110 5.5 excludes OWS");
-  d = START_DAEMON (0, handler, NULL, MHD_OPTION_NOTIFY_CONNECTION, conn_cb,
-                    NULL, MHD_OPTION_END);
+  d = START_DAEMON (0, handler, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+                    test_count_connections, NULL, MHD_OPTION_END);
   /* One connection after the other, each gone before the next: a new
    * connection may reuse the buffers of the last (src/conn, Spare). */
   for (i = 0; i < 3; i++)
