@@ -28,7 +28,7 @@
 //! get 505; `HTTP/1.10`, lower-case `http/` or a missing version get 400; repeated identical
 //! `Content-Length` fields are accepted; a `Content-Length` beyond u64 gets 413.
 
-use super::bytes::{find_lf, is_tchar};
+use super::bytes::{find_lf, is_tchar, is_unreserved_or_sub_delim};
 use super::{eq_ic, list_items, trim_ows, Error, Method, Span, Version};
 
 /// Where a complete head lies in the buffer.
@@ -504,14 +504,13 @@ fn semantics(buf: &[u8], opts: ParseOptions, out: &mut RequestHead) -> Result<()
 /// IP-literal in brackets, then an optional `:` and digits. Empty is valid
 /// (a target without authority). No userinfo, path, space or control byte.
 fn valid_host(v: &[u8]) -> bool {
-    use super::bytes::is_unreserved_or_sub_delim as unreserved_or_sub_delim;
     let mut i = 0;
     if v.first() == Some(&b'[') {
         // IP-literal: IPv6address (with an RFC 6874 zone, `%25eth0`) or
         // IPvFuture; their bytes are all unreserved, sub-delims, ':' or '%'.
         let Some(close) = v.iter().position(|&b| b == b']') else { return false };
         let inner = &v[1..close];
-        if inner.is_empty() || !inner.iter().all(|&b| b == b':' || b == b'%' || unreserved_or_sub_delim(b)) {
+        if inner.is_empty() || !inner.iter().all(|&b| b == b':' || b == b'%' || is_unreserved_or_sub_delim(b)) {
             return false;
         }
         i = close + 1;
@@ -524,7 +523,7 @@ fn valid_host(v: &[u8]) -> bool {
                     }
                     i += 3;
                 }
-                b if unreserved_or_sub_delim(b) => i += 1,
+                b if is_unreserved_or_sub_delim(b) => i += 1,
                 _ => return false,
             }
         }
