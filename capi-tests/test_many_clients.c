@@ -115,10 +115,21 @@ queue_request (struct cl *c, unsigned int idx)
   c->waiting = 1;
 }
 
-/* Runs the clients until every one has finished request `upto - 1`.
- * Returns the number of clients that failed. */
+/* Debian's 0.9.75 epoll loop can stall for good with hundreds of busy
+ * connections (seen in bench/ too): against it a keep-alive round that
+ * times out is a DIFF the parent reports, not a failure. */
 static int
-drive (struct cl *cls, unsigned int n, unsigned int upto, int timeout_ms)
+reference_may_stall (void)
+{
+  return test_is_reference () && (0 != (cur_mode->flags & MHD_USE_EPOLL));
+}
+
+/* Runs the clients until every one has finished request `upto - 1`.
+ * Returns the number of clients that failed; a timeout counts them but
+ * is only reported as a failure when `stall_ok` is 0. */
+static int
+drive (struct cl *cls, unsigned int n, unsigned int upto, int timeout_ms,
+       int stall_ok)
 {
   struct pollfd *pfd = calloc (n, sizeof (*pfd));
   unsigned int *map = calloc (n, sizeof (*map));
@@ -145,8 +156,12 @@ drive (struct cl *cls, unsigned int n, unsigned int upto, int timeout_ms)
       break;
     if (test_now_ms () >= end)
     {
-      test_fail (__FILE__, __LINE__, "%u clients still waiting for request "
-                 "%u after %d ms", np, upto - 1, timeout_ms);
+      if (stall_ok)
+        test_note ("%u clients still waiting for request %u after %d ms",
+                   np, upto - 1, timeout_ms);
+      else
+        test_fail (__FILE__, __LINE__, "%u clients still waiting for "
+                   "request %u after %d ms", np, upto - 1, timeout_ms);
       failed += (int) np;
       break;
     }
@@ -261,7 +276,7 @@ client_main (int rd, int wr, unsigned int n)
 {
   struct cl *cls = calloc (n, sizeof (*cls));
   unsigned int i;
-  int port_hi, port_lo, go;
+  int port_hi, port_lo, go, stalled;
   uint16_t port;
   unsigned char b;
   SETUP_CHECK (NULL != cls);
@@ -294,7 +309,7 @@ client_main (int rd, int wr, unsigned int n)
     queue_request (c, i);
   }
   /* 1: first request on every connection */
-  drive (cls, n, 1, 60000);
+  drive (cls, n, 1, 60000, 0);
   if (0 != test_failures)
     b = 'F';
   else if (0 != refused)
@@ -327,8 +342,8 @@ client_main (int rd, int wr, unsigned int n)
   for (i = 0; i < n; i++)
     if (! cls[i].failed)
       queue_request (&cls[i], i);
-  drive (cls, n, REQS, 60000);
-  b = (0 == test_failures) ? 'B' : 'F';
+  stalled = drive (cls, n, REQS, 60000, reference_may_stall ());
+  b = ((0 == test_failures) && (0 == stalled)) ? 'B' : 'F';
   (void) ! write (wr, &b, 1);
   /* 4: close after the parent looked */
   (void) read_byte (rd, 60000);
@@ -441,11 +456,8 @@ run (void)
     b[0] = 'G';
     SETUP_CHECK (1 == write (to_child[1], b, 1));
     ch = read_byte (from_child[0], 90000);
-    if (('B' != ch) && test_is_reference () &&
-        (0 != (cur_mode->flags & MHD_USE_EPOLL)))
+    if (('B' != ch) && reference_may_stall ())
     {
-      /* Debian's 0.9.75 epoll loop can stall for good with hundreds of
-       * busy connections (seen in bench/ too). */
       ref_stalled = 1;
       test_diff ("epoll: clients left waiting in the keep-alive rounds "
                  "(the reference's epoll loop stalls with many connections)");
@@ -469,6 +481,9 @@ run (void)
   if (test_ref_tpc () && ! test_wait_connections (d, 0, 1000))
     test_diff ("thread per connection: the connection count does not drop "
                "within 1 s after the clients closed");
+  else if (ref_stalled && ! test_wait_connections (d, 0, 1000))
+    test_diff ("epoll: the stalled connections stay open after the clients "
+               "closed");
   else
     CHECK_MSG (test_wait_connections (d, 0, 10000),
                "%d connections left after the clients closed",
