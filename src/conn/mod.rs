@@ -27,7 +27,8 @@ use std::os::fd::RawFd;
 use crate::daemon::worker::WorkerShared;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use crate::sys::clock::Tick;
+use std::time::Duration;
 
 /// Why a request or connection ended (`enum MHD_RequestTerminationCode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,7 +116,7 @@ pub struct Connection {
     interim: Vec<u8>,
     /// The output buffer between replies, kept for its capacity.
     out_spare: Vec<u8>,
-    last_activity: Instant,
+    last_activity: Tick,
     /// Whether the application has been told about this request (handler called).
     client_aware: bool,
     completion_sent: bool,
@@ -170,7 +171,7 @@ impl Connection {
             reply: None,
             interim: spare.interim,
             out_spare: spare.out,
-            last_activity: Instant::now(),
+            last_activity: Tick::now(),
             client_aware: false,
             completion_sent: false,
             resume_to: State::HeadersReceiving,
@@ -211,7 +212,7 @@ impl Connection {
         self.state = self.resume_to;
         self.shared.suspended.store(false, Ordering::Release);
         // Time spent suspended does not count towards the timeout.
-        self.last_activity = Instant::now();
+        self.last_activity = Tick::now();
         true
     }
 
@@ -288,7 +289,7 @@ impl Connection {
     }
 
     /// When the connection times out if nothing happens.
-    pub fn deadline(&self) -> Option<Instant> {
+    pub fn deadline(&self) -> Option<Tick> {
         // Suspended connections wait for the application; upgraded ones
         // belong to the application's protocol, which owns liveness.
         if matches!(self.state, State::Suspended | State::Upgraded) {
@@ -299,7 +300,7 @@ impl Connection {
     }
 
     /// Closes the connection if its deadline has passed.
-    pub fn check_timeout(&mut self, now: Instant) {
+    pub fn check_timeout(&mut self, now: Tick) {
         if self.shared.timeout_changed.replace(false) {
             self.last_activity = now;
         }
@@ -316,7 +317,7 @@ impl Connection {
         // One clock read per run for the timeout, however many reads and
         // writes it did (the deadline has one-second resolution).
         if std::mem::take(&mut self.io_done) {
-            self.last_activity = Instant::now();
+            self.last_activity = Tick::now();
         }
     }
 
@@ -364,7 +365,7 @@ impl Connection {
         match self.transport.handshake(&self.shared) {
             Handshake::Done => {
                 self.state = State::HeadersReceiving;
-                self.last_activity = Instant::now();
+                self.last_activity = Tick::now();
                 true
             }
             Handshake::Pending => {

@@ -15,7 +15,6 @@ use std::cell::RefCell;
 use std::io::{self, IoSlice};
 use std::os::fd::RawFd;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 thread_local! {
     static DATE: RefCell<DateCache> = RefCell::new(DateCache::default());
@@ -79,7 +78,7 @@ impl Reply {
         let date = if ctx.cfg.flags & flag::SUPPRESS_DATE_NO_CLOCK != 0 {
             None
         } else {
-            let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            let now = crate::sys::clock::wall_secs();
             Some(DATE.with(|d| *d.borrow_mut().get(now)))
         };
         let key = HeadKey { status, version, head_request: req.is_head, keep_alive, size, date: date.is_some() };

@@ -10,7 +10,7 @@ use crate::sys::socket;
 use crate::upgrade::{Mask, UpgradeState, MIN_BUFFER};
 use std::io::{self, IoSlice};
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use crate::sys::clock::Tick;
 
 /// What kind of last call the handler gets.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -248,7 +248,7 @@ impl Connection {
         } else {
             up.after_call(in_size, Mask::from_bits_truncate(bits));
         }
-        self.last_activity = Instant::now();
+        self.last_activity = Tick::now();
     }
 
     /// Ends the connection after a final call that may not write.

@@ -11,7 +11,7 @@ use crate::conn::{Connection, Termination};
 use crate::sys::poll::{self, PollSet};
 use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use crate::sys::clock::Tick;
 
 /// Moves a connection to a new thread. If no thread can be made, the
 /// connection is closed (WITH_ERROR).
@@ -102,7 +102,9 @@ fn serve_loop(ctx: &Ctx, shared: &WorkerShared, conn: &mut Connection, fd: RawFd
             0
         } else {
             conn.deadline().map_or(-1, |d| {
-                (d.saturating_duration_since(Instant::now()).as_millis().min(i32::MAX as u128 - 1) + 1) as i32
+                // Rounded up by the clock's lag (see Worker::wait_timeout).
+                let wait = d.saturating_duration_since(Tick::now()) + crate::sys::clock::resolution();
+                wait.as_millis().min(i32::MAX as u128) as i32
             })
         };
         set.clear();
@@ -125,7 +127,7 @@ fn serve_loop(ctx: &Ctx, shared: &WorkerShared, conn: &mut Connection, fd: RawFd
         }
         let rev = set.revents(0);
         conn.set_ready(rev & (poll::READ | poll::HUP) != 0, rev & poll::WRITE != 0);
-        conn.check_timeout(Instant::now());
+        conn.check_timeout(Tick::now());
         conn.end_round(ctx);
     }
 }

@@ -22,7 +22,8 @@ use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use crate::sys::clock::{self, Tick};
+use std::time::Duration;
 
 const TOKEN_LISTEN: u64 = 0;
 const TOKEN_WAKE: u64 = 1;
@@ -163,7 +164,7 @@ pub struct Worker {
     /// Slots of upgraded connections, told when a round completes
     /// (EXTERNAL and resume wake-ups of design/UPGRADE.md).
     upgraded: Vec<usize>,
-    next_timeout_scan: Instant,
+    next_timeout_scan: Tick,
 }
 
 impl Worker {
@@ -224,7 +225,7 @@ impl Worker {
             upgraded: Vec::new(),
             has_deadlines: false,
             internal: true,
-            next_timeout_scan: Instant::now(),
+            next_timeout_scan: Tick::now(),
         })
     }
 
@@ -306,7 +307,7 @@ impl Worker {
                 self.epoll_listen = None;
             }
         }
-        let now = Instant::now();
+        let now = Tick::now();
         // An internal epoll thread scans for timeouts four times a second
         // (they have one-second resolution; visiting every connection more
         // often would only cost CPU). The other loops wait exactly until
@@ -334,36 +335,44 @@ impl Worker {
     /// connection to build their sets regardless).
     pub fn internal_wait_timeout(&self) -> Option<Duration> {
         if !matches!(self.backend, Backend::Epoll(_)) {
-            return self.wait_timeout();
+            return self.own_wait_timeout();
         }
         if !self.busy.is_empty() {
             return Some(Duration::ZERO);
         }
-        // Rounded up: a wait that ends just before the scan time would
-        // make the loop spin through the last fraction of a millisecond.
-        self.has_deadlines.then(|| self.next_timeout_scan.saturating_duration_since(Instant::now()) + Duration::from_millis(1))
+        self.has_deadlines.then(|| self.next_timeout_scan.saturating_duration_since(Tick::now()) + clock::resolution())
     }
 
     /// How long the next wait may block: until the nearest connection
     /// deadline (`None`: no deadline), zero when a connection has work
-    /// that needs no I/O.
+    /// that needs no I/O. This is what `MHD_get_timeout` tells the
+    /// application: the remaining time, rounded up to the millisecond.
     pub fn wait_timeout(&self) -> Option<Duration> {
+        self.wait_until_deadline(|d| Duration::from_millis(d.as_nanos().div_ceil(1_000_000).min(u64::MAX as u128) as u64))
+    }
+
+    /// [`Worker::wait_timeout`] for a wait the library does itself:
+    /// rounded up by the clock's lag, as a wait that ends before the
+    /// coarse clock reaches the deadline would make the loop spin.
+    pub fn own_wait_timeout(&self) -> Option<Duration> {
+        self.wait_until_deadline(|d| d + clock::resolution())
+    }
+
+    /// The wait until the nearest deadline, `round_up` applied to it.
+    fn wait_until_deadline(&self, round_up: impl Fn(Duration) -> Duration) -> Option<Duration> {
         if !self.deferred.is_empty() {
             return Some(Duration::ZERO);
         }
-        let mut nearest: Option<Instant> = None;
+        let mut nearest: Option<Tick> = None;
         for c in self.conns.iter().flatten() {
             if c.interest().busy {
                 return Some(Duration::ZERO);
             }
             if let Some(d) = c.deadline() {
-                nearest = Some(nearest.map_or(d, |n: Instant| n.min(d)));
+                nearest = Some(nearest.map_or(d, |n: Tick| n.min(d)));
             }
         }
-        nearest.map(|d| {
-            // Round up so the wait does not end just before the deadline.
-            d.saturating_duration_since(Instant::now()) + Duration::from_millis(1)
-        })
+        nearest.map(|d| round_up(d.saturating_duration_since(Tick::now())))
     }
 
     /// Adds what this worker waits for to the sets (limited to descriptors

@@ -115,7 +115,7 @@ pub unsafe extern "C" fn MHD_get_timeout(daemon: *mut MHD_Daemon, timeout: *mut 
 fn run_round(daemon: *mut MHD_Daemon, what: &str, wait: Option<Duration>) -> MHD_Result {
     let ok = on_loop(daemon, what, |d, w| {
         // Never wait past the nearest connection deadline.
-        let limit = w.wait_timeout();
+        let limit = w.own_wait_timeout();
         let t = match (wait, limit) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

@@ -4,6 +4,7 @@
 //! wrapper turns a raw call into an `io::Result` and owns its file
 //! descriptors, so the rest of the crate never sees a raw syscall.
 
+pub mod clock;
 pub mod epoll;
 pub mod poll;
 pub mod select;
