@@ -143,6 +143,11 @@ pub struct Worker {
     /// Jobs to hand out (Serving::Jobs), and which slots are queued.
     jobs: VecDeque<usize>,
     queued: Vec<bool>,
+    /// Epoll: which slots also watch for writability. A connection starts
+    /// with reads only: a new socket is writable at once, and an
+    /// edge-triggered EPOLLOUT then cost a wake-up per connection for
+    /// nothing. Armed the first time a connection waits to write.
+    write_armed: Vec<bool>,
     free: Vec<usize>,
     backend: Backend,
     /// The listening socket as registered with epoll (None once quiesced).
@@ -214,6 +219,7 @@ impl Worker {
             accepted: Vec::new(),
             jobs: VecDeque::new(),
             queued: Vec::new(),
+            write_armed: Vec::new(),
             free: Vec::new(),
             backend,
             epoll_listen,
@@ -589,9 +595,21 @@ impl Worker {
 
     /// Edge-triggered epoll will not report again a connection that has
     /// work needing no I/O: list it for the next round.
+    /// Also arms EPOLLOUT for a connection that now waits to write.
     fn remember_if_busy(&mut self, slot: usize) {
-        let busy = self.conns[slot].as_ref().map_or(false, |c| c.interest().busy);
-        if busy && matches!(self.backend, Backend::Epoll(_)) && !self.busy.contains(&slot) {
+        let Backend::Epoll(ep) = &self.backend else { return };
+        let Some(c) = self.conns[slot].as_ref() else { return };
+        let i = c.interest();
+        if i.write && !self.write_armed[slot] {
+            // MOD re-checks readiness: a socket that became writable
+            // since the write that blocked is reported at once.
+            let ev = epoll::READ | epoll::WRITE | epoll::HUP | epoll::EDGE;
+            match ep.modify(c.fd(), ev, slot as u64 + TOKEN_BASE) {
+                Ok(()) => self.write_armed[slot] = true,
+                Err(e) => self.ctx.log(&format!("Failed to watch a connection for writing: {e}")),
+            }
+        }
+        if i.busy && !self.busy.contains(&slot) {
             self.busy.push(slot);
         }
     }
@@ -700,11 +718,13 @@ impl Worker {
             None => {
                 self.conns.push(None);
                 self.queued.push(false);
+                self.write_armed.push(false);
                 self.conns.len() - 1
             }
         };
+        self.write_armed[slot] = false;
         if let Backend::Epoll(ep) = &self.backend {
-            let ev = epoll::READ | epoll::WRITE | epoll::HUP | epoll::EDGE;
+            let ev = epoll::READ | epoll::HUP | epoll::EDGE;
             if let Err(e) = ep.add(fd, ev, slot as u64 + TOKEN_BASE) {
                 self.ctx.log(&format!("Failed to add connection to epoll: {e}"));
                 self.ctx.release(&addr);
