@@ -579,7 +579,7 @@ impl Worker {
                 self.upgraded.push(slot);
             }
         }
-        self.remember_if_busy(slot);
+        self.file_for_next_wait(slot);
     }
 
     /// Thread per connection: an upgraded connection leaves the worker for
@@ -593,10 +593,11 @@ impl Worker {
         per_conn::spawn(self.ctx.clone(), c);
     }
 
-    /// Edge-triggered epoll will not report again a connection that has
-    /// work needing no I/O: list it for the next round.
-    /// Also arms EPOLLOUT for a connection that now waits to write.
-    fn remember_if_busy(&mut self, slot: usize) {
+    /// Epoll: what a connection that has just run needs from the next
+    /// wait. Edge-triggered epoll will not report again a connection that
+    /// has work needing no I/O: list it for the next round. One that now
+    /// waits to write gets EPOLLOUT armed.
+    fn file_for_next_wait(&mut self, slot: usize) {
         let Backend::Epoll(ep) = &self.backend else { return };
         let Some(c) = self.conns[slot].as_ref() else { return };
         let i = c.interest();
@@ -627,7 +628,7 @@ impl Worker {
                         self.reap(slot);
                         continue;
                     }
-                    self.remember_if_busy(slot);
+                    self.file_for_next_wait(slot);
                     i += 1;
                 }
                 _ => {
