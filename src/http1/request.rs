@@ -383,6 +383,12 @@ fn request_line(head: &[u8], mut p: usize, out: &mut RequestHead) -> Result<usiz
         p += 1;
     }
     let v0 = p;
+    // Nearly every request line ends in exactly this: skip the scan.
+    if head.get(p..p + 10) == Some(&b"HTTP/1.1\r\n"[..]) {
+        out.version_text = Span::new(p, p + 8);
+        out.version = Version::Http11;
+        return Ok(p + 10);
+    }
     while p < head.len() && !matches!(head[p], b'\r' | b'\n') {
         p += 1;
     }
@@ -504,7 +510,7 @@ fn semantics(buf: &[u8], opts: ParseOptions, out: &mut RequestHead) -> Result<()
 /// IP-literal in brackets, then an optional `:` and digits. Empty is valid
 /// (a target without authority). No userinfo, path, space or control byte.
 fn valid_host(v: &[u8]) -> bool {
-    let mut i = 0;
+    let mut i;
     if v.first() == Some(&b'[') {
         // IP-literal: IPv6address (with an RFC 6874 zone, `%25eth0`) or
         // IPvFuture; their bytes are all unreserved, sub-delims, ':' or '%'.
@@ -515,6 +521,9 @@ fn valid_host(v: &[u8]) -> bool {
         }
         i = close + 1;
     } else {
+        // The common run of plain host bytes first; '%', ':' and anything
+        // else are for the loop.
+        i = v.iter().position(|&b| !is_unreserved_or_sub_delim(b)).unwrap_or(v.len());
         while i < v.len() && v[i] != b':' {
             match v[i] {
                 b'%' => {
