@@ -37,21 +37,7 @@
 
 static char *pem_chain, *pem_key;
 static char path_ca[512];
-static volatile int n_live;
 static volatile int n_calls;
-
-static void
-conn_cb (void *cls, struct MHD_Connection *c, void **socket_context,
-         enum MHD_ConnectionNotificationCode toe)
-{
-  (void) cls;
-  (void) c;
-  (void) socket_context;
-  if (MHD_CONNECTION_NOTIFY_STARTED == toe)
-    ATOMIC_INC (&n_live);
-  else
-    __atomic_sub_fetch (&n_live, 1, __ATOMIC_SEQ_CST);
-}
 
 static enum MHD_Result
 handler (void *cls, struct MHD_Connection *c, const char *url,
@@ -261,6 +247,7 @@ static void
 after (struct ctx *c, const char *what)
 {
   int now = -1;
+  int live;
   CHECK_MSG (tls_get (c->port), "%s: a real TLS client was not served "
              "afterwards", what);
   if (test_ref_tpc () && ! test_wait_connections (c->d, 0, 1000))
@@ -271,8 +258,8 @@ after (struct ctx *c, const char *what)
   }
   CHECK_MSG (test_wait_connections (c->d, 0, 5000), "%s: %d connections "
              "left", what, test_current_connections (c->d));
-  CHECK_MSG (0 == ATOMIC_GET (&n_live), "%s: notify callback: %d live", what,
-             n_live);
+  live = ATOMIC_GET (&test_conns_started) - ATOMIC_GET (&test_conns_closed);
+  CHECK_MSG (0 == live, "%s: notify callback: %d live", what, live);
   now = test_wait_fds (c->fds_start, 5000);
   CHECK_MSG (now <= c->fds_start, "%s: %d fds open, %d after the start",
              what, now, c->fds_start);
@@ -522,12 +509,12 @@ static void
 per_mode (void)
 {
   struct ctx c;
-  n_live = 0;
+  test_conns_started = test_conns_closed = 0;
   c.d = test_start_daemon (MHD_USE_TLS, handler, NULL,
                            MHD_OPTION_HTTPS_MEM_KEY, pem_key,
                            MHD_OPTION_HTTPS_MEM_CERT, pem_chain,
                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 1,
-                           MHD_OPTION_NOTIFY_CONNECTION, conn_cb, NULL,
+                           MHD_OPTION_NOTIFY_CONNECTION, test_count_connections, NULL,
                            MHD_OPTION_END);
   if (NULL == c.d)
     SETUP_FAIL ("HTTPS daemon did not start");
