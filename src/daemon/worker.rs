@@ -25,6 +25,9 @@ use std::sync::{Arc, Mutex};
 use crate::sys::clock::{self, Tick};
 use std::time::Duration;
 
+/// What epoll reports for a connection (edge-triggered); EPOLLOUT is
+/// added once it waits to write (`Worker::write_armed`).
+const CONN_EVENTS: u32 = epoll::READ | epoll::HUP | epoll::EDGE;
 const TOKEN_LISTEN: u64 = 0;
 const TOKEN_WAKE: u64 = 1;
 const TOKEN_BASE: u64 = 2;
@@ -604,8 +607,7 @@ impl Worker {
         if i.write && !self.write_armed[slot] {
             // MOD re-checks readiness: a socket that became writable
             // since the write that blocked is reported at once.
-            let ev = epoll::READ | epoll::WRITE | epoll::HUP | epoll::EDGE;
-            match ep.modify(c.fd(), ev, slot as u64 + TOKEN_BASE) {
+            match ep.modify(c.fd(), CONN_EVENTS | epoll::WRITE, slot as u64 + TOKEN_BASE) {
                 Ok(()) => self.write_armed[slot] = true,
                 Err(e) => self.ctx.log(&format!("Failed to watch a connection for writing: {e}")),
             }
@@ -725,8 +727,7 @@ impl Worker {
         };
         self.write_armed[slot] = false;
         if let Backend::Epoll(ep) = &self.backend {
-            let ev = epoll::READ | epoll::HUP | epoll::EDGE;
-            if let Err(e) = ep.add(fd, ev, slot as u64 + TOKEN_BASE) {
+            if let Err(e) = ep.add(fd, CONN_EVENTS, slot as u64 + TOKEN_BASE) {
                 self.ctx.log(&format!("Failed to add connection to epoll: {e}"));
                 self.ctx.release(&addr);
                 sys::close(fd);

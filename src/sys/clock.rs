@@ -14,6 +14,10 @@ use std::time::Duration;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Tick(Duration);
 
+fn to_duration(ts: &libc::timespec) -> Duration {
+    Duration::new(ts.tv_sec.max(0) as u64, ts.tv_nsec.clamp(0, 999_999_999) as u32)
+}
+
 fn read(clock: libc::clockid_t) -> Duration {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: `ts` is a valid, writable timespec for the duration of the
@@ -22,7 +26,7 @@ fn read(clock: libc::clockid_t) -> Duration {
     if rc != 0 {
         return Duration::ZERO;
     }
-    Duration::new(ts.tv_sec.max(0) as u64, ts.tv_nsec.clamp(0, 999_999_999) as u32)
+    to_duration(&ts)
 }
 
 impl Tick {
@@ -53,7 +57,7 @@ pub fn resolution() -> Duration {
         let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
         // SAFETY: as in `read`: a valid timespec, an existing clock id.
         let rc = unsafe { libc::clock_getres(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
-        let res = if rc == 0 { Duration::new(ts.tv_sec.max(0) as u64, ts.tv_nsec.clamp(0, 999_999_999) as u32) } else { Duration::ZERO };
+        let res = if rc == 0 { to_duration(&ts) } else { Duration::ZERO };
         // At least 1 ms: waits are in milliseconds.
         res.clamp(Duration::from_millis(1), Duration::from_millis(20))
     })
