@@ -188,8 +188,32 @@ pub fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
+/// Gathers up to this size are copied into one buffer and sent with
+/// `send`: `sendmsg` costs the kernel a msghdr and an iovec array to copy
+/// in and check on every call, more than copying a small head and body.
+const SEND_COALESCE_MAX: usize = 1024;
+
 /// Sends the slices in one call (head and body of a response together).
 pub fn sendv(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    if let [one] = bufs {
+        return send(fd, one);
+    }
+    let total = bufs.iter().try_fold(0usize, |acc, b| acc.checked_add(b.len()).filter(|&t| t <= SEND_COALESCE_MAX));
+    if let Some(total) = total {
+        // Not zero-filled first: every byte sent is copied in below.
+        let mut joined = mem::MaybeUninit::<[u8; SEND_COALESCE_MAX]>::uninit();
+        let base: *mut u8 = joined.as_mut_ptr().cast();
+        let mut at = 0;
+        for b in bufs {
+            // SAFETY: the lengths add up to `total` <= SEND_COALESCE_MAX, so
+            // every copy stays inside `joined`; source and buffer are distinct.
+            unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), base.add(at), b.len()) };
+            at += b.len();
+        }
+        // SAFETY: the first `total` bytes were all written just above.
+        let joined = unsafe { std::slice::from_raw_parts(base, total) };
+        return send(fd, joined);
+    }
     // SAFETY: msghdr is plain data; the iovec pointer and count come from a
     // live slice of IoSlice, which is ABI-compatible with struct iovec.
     let mut msg: libc::msghdr = unsafe { mem::zeroed() };
@@ -197,6 +221,17 @@ pub fn sendv(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
     msg.msg_iovlen = bufs.len().min(libc::UIO_MAXIOV as usize);
     loop {
         match syscall!(sendmsg(fd, &msg, libc::MSG_NOSIGNAL)) {
+            Ok(n) => return Ok(n as usize),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Sends one buffer.
+pub fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    loop {
+        match syscall!(send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL)) {
             Ok(n) => return Ok(n as usize),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
