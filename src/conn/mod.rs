@@ -80,13 +80,13 @@ const SPARE_MAX_BYTES: usize = 64 * 1024;
 /// cannot starve the others served by the same thread.
 const MAX_PASSES: usize = 32;
 
-/// The allocations of a closed connection, emptied, kept by its worker for
-/// the next one. They are in the state they have between two requests of a
-/// keep-alive connection; without them a client that closes after each
-/// request (`Connection: close`) costs a fresh set of allocations, and a
-/// zero-filled read buffer, per request.
+/// The allocations a connection keeps from the closed one whose box it
+/// reuses (`Connection::reuse`), emptied: they are in the state they have
+/// between two requests of a keep-alive connection. Without them a client
+/// that closes after each request (`Connection: close`) costs a fresh set
+/// of allocations, and a zero-filled read buffer, per request.
 #[derive(Default)]
-pub struct Spare {
+struct Buffers {
     rbuf: Vec<u8>,
     out: Vec<u8>,
     interim: Vec<u8>,
@@ -135,9 +135,27 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// A connection for an accepted socket, with the buffers of `spare`
-    /// (`Spare::default()` for none).
-    pub fn new(fd: RawFd, addr: RawAddr, daemon_handle: CPtr, waker: Arc<WorkerShared>, ctx: &Ctx, spare: Spare) -> Connection {
+    /// A connection for an accepted socket.
+    pub fn new(fd: RawFd, addr: RawAddr, daemon_handle: CPtr, waker: Arc<WorkerShared>, ctx: &Ctx) -> Box<Connection> {
+        Box::new(Self::with_buffers(fd, addr, daemon_handle, waker, ctx, Buffers::default()))
+    }
+
+    /// A connection for an accepted socket in the box of a closed one that
+    /// `recycle` emptied, keeping its buffers: no allocation for the box
+    /// and the buffers, and no moves of them from list to list.
+    pub fn reuse(mut self: Box<Self>, fd: RawFd, addr: RawAddr, daemon_handle: CPtr, waker: Arc<WorkerShared>, ctx: &Ctx) -> Box<Connection> {
+        let bufs = Buffers {
+            rbuf: std::mem::take(&mut self.rbuf),
+            out: std::mem::take(&mut self.out_spare),
+            interim: std::mem::take(&mut self.interim),
+            req: std::mem::take(&mut self.req),
+            values: std::mem::take(&mut *self.shared.values.borrow_mut()),
+        };
+        *self = Self::with_buffers(fd, addr, daemon_handle, waker, ctx, bufs);
+        self
+    }
+
+    fn with_buffers(fd: RawFd, addr: RawAddr, daemon_handle: CPtr, waker: Arc<WorkerShared>, ctx: &Ctx, spare: Buffers) -> Connection {
         // Our writes are already whole (head and body in one call, chunks as
         // they come): Nagle's algorithm would only hold the next one back
         // until the peer's delayed ACK.
@@ -805,24 +823,27 @@ impl Connection {
         }
     }
 
-    /// The buffers of this closed and finalized connection, for the next
-    /// one; `None` when they are not worth keeping (upgraded, or grown past
-    /// SPARE_MAX_BYTES).
-    pub fn into_spare(mut self) -> Option<Spare> {
+    /// Empties this closed and finalized connection's buffers for `reuse`
+    /// by the next one; false when they are not worth keeping (upgraded,
+    /// or grown past SPARE_MAX_BYTES): then drop it.
+    pub fn recycle(&mut self) -> bool {
         if self.up.is_some() || self.shared.upgraded.load(Ordering::Acquire) {
-            return None;
+            return false;
         }
-        let mut values = std::mem::take(&mut *self.shared.values.borrow_mut());
+        let mut values = self.shared.values.borrow_mut();
         if self.rbuf.len() + self.out_spare.capacity() + self.interim.capacity() + values.capacity() + self.req.capacity()
             > SPARE_MAX_BYTES
         {
-            return None;
+            return false;
         }
         values.clear();
+        drop(values);
         self.req.reset();
         self.out_spare.clear();
         self.interim.clear();
-        Some(Spare { rbuf: self.rbuf, out: self.out_spare, interim: self.interim, req: self.req, values })
+        // A TLS session is freed now, as it was when connections were dropped.
+        self.transport = Transport::plain(self.fd);
+        true
     }
 
     /// Runs the completion callback for a closed connection and frees what

@@ -11,7 +11,7 @@
 
 use super::config::Poller;
 use super::{per_conn, Ctx};
-use crate::conn::{Connection, Spare, Termination};
+use crate::conn::{Connection, Termination};
 use crate::sys;
 use crate::sys::epoll::{self, Epoll};
 use crate::sys::select::{self as sel, FdSet};
@@ -39,7 +39,7 @@ const ACCEPT_BATCH: usize = 64;
 /// otherwise hold every established connection's request for the whole
 /// storm. The rest wait for the next round, which comes at once.
 const HANDSHAKES_PER_ROUND: usize = 8;
-/// Closed connections' buffer sets a worker keeps: enough for a burst of
+/// Closed connections a worker keeps for reuse: enough for a burst of
 /// short connections, a few dozen KiB at most.
 const MAX_SPARES: usize = 8;
 
@@ -139,8 +139,9 @@ pub struct Worker {
     accepts: bool,
     serving: Serving,
     conns: Vec<Option<Box<Connection>>>,
-    /// Buffers of closed connections for the next ones (conn::Spare).
-    spares: Vec<Spare>,
+    /// Closed connections, emptied, whose boxes and buffers the next ones
+    /// reuse (`Connection::reuse`).
+    spares: Vec<Box<Connection>>,
     /// Sockets of one accept batch (kept for its capacity).
     accepted: Vec<(RawFd, RawAddr)>,
     /// Jobs to hand out (Serving::Jobs), and which slots are queued.
@@ -713,8 +714,11 @@ impl Worker {
             sys::close(fd);
             return;
         }
-        let spare = self.spares.pop().unwrap_or_default();
-        let mut conn = Box::new(Connection::new(fd, addr, self.ctx.c_handle, self.shared.clone(), &self.ctx, spare));
+        let waker = self.shared.clone();
+        let mut conn = match self.spares.pop() {
+            Some(spare) => spare.reuse(fd, addr, self.ctx.c_handle, waker, &self.ctx),
+            None => Connection::new(fd, addr, self.ctx.c_handle, waker, &self.ctx),
+        };
         conn.set_hold_upgraded(matches!(self.serving, Serving::Jobs));
         let slot = match self.free.pop() {
             Some(s) => s,
@@ -754,10 +758,10 @@ impl Worker {
         self.keep_spare(c);
     }
 
-    /// Keeps a closed connection's buffers for the next one.
-    fn keep_spare(&mut self, c: Box<Connection>) {
-        if self.spares.len() < MAX_SPARES {
-            self.spares.extend(c.into_spare());
+    /// Keeps a closed connection for the next one to reuse.
+    fn keep_spare(&mut self, mut c: Box<Connection>) {
+        if self.spares.len() < MAX_SPARES && c.recycle() {
+            self.spares.push(c);
         }
     }
 
