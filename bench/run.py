@@ -480,8 +480,9 @@ def bench_reqresp(https):
     for m, c, n in points:
         by_mode.setdefault(m, []).append((c, n))
     group = "%s request/response" % proto
-    # The ceiling runs beside each point (A B C A B), so that it sees the
-    # same machine as the libraries do.
+    # The ceiling runs beside each point, as often as each library (A B C
+    # A B C), so that it sees the same machine as the libraries do and its
+    # ratio to ours is as steady as ours to Debian's.
     raw = Server([os.path.join(BIN, "raw_server"), "{port}", "http"]
                  + (cert_args() if https else []), None, "raw http")
     for mode in MODES:
@@ -511,7 +512,7 @@ def bench_reqresp(https):
                     if not s.alive():
                         continue
                     runs[lib].append(wrk(s, conns, close, https))
-                if rep == 0 and raw.ok and raw.alive():
+                if raw.ok and raw.alive():
                     ceil.append(wrk(raw, conns, close, https))
             res = {}
             for lib in ("debian", "ours"):
@@ -960,8 +961,8 @@ def write_outputs(meta):
              meta["git"]),
           "- Server pinned to CPU %s, load generator (wrk -t1, loadclient) to "
           "CPU %s; %g s per load run; each point runs Debian, ours, "
-          "%d× in turn (A B A B); request/response ceilings run once per "
-          "point, between them." % (SERVER_CPU, LOAD_CPU, meta["seconds"],
+          "%d× in turn (A B A B); the request/response ceiling runs as often, "
+          "after each pair (A B C A B C)." % (SERVER_CPU, LOAD_CPU, meta["seconds"],
                                     meta["reps"]),
           "- CPU = utime+stime of the server process over the load run "
           "(/proc/PID/stat), per request / per MB / per round trip. "
