@@ -128,6 +128,9 @@ pub struct Connection {
     unfinished: bool,
     /// This `run` moved bytes: `last_activity` is set when it ends.
     io_done: bool,
+    /// The first read was asked for before any readiness report
+    /// (`read_at_once`); its result is still to be taken.
+    first_read_probe: bool,
     /// Stop before the first upgrade handler call, so that the owner can
     /// give the connection a thread of its own first (thread per
     /// connection: design/UPGRADE.md has the handler on that thread).
@@ -181,7 +184,9 @@ impl Connection {
             rstart: 0,
             rend: 0,
             read_max: ctx.cfg.memory_limit.max(1024),
-            read_ready: true,
+            // Nothing is read before the backend reports input, unless the
+            // owner asks for a first read at once (`read_at_once`).
+            read_ready: false,
             write_ready: true,
             hangup_seen: false,
             peer_closed: false,
@@ -196,8 +201,32 @@ impl Connection {
             up: None,
             unfinished: false,
             io_done: false,
+            first_read_probe: false,
             hold_upgraded: false,
         }
+    }
+
+    /// A new plain connection has nothing to do before its first bytes
+    /// arrive, which every backend reports (edge-triggered epoll too: adding
+    /// a socket that already holds input reports it). One that starts a
+    /// TLS handshake, or failed to set it up, must run at once.
+    pub fn starts_waiting(&self) -> bool {
+        self.state == State::HeadersReceiving
+    }
+
+    /// Makes the next run read without a readiness report.
+    pub fn read_at_once(&mut self) {
+        self.read_ready = true;
+        self.first_read_probe = true;
+    }
+
+    /// After the run that followed `read_at_once`: whether that read found
+    /// input (a byte or the end of the stream). `None` at other times.
+    pub fn take_first_read_result(&mut self) -> Option<bool> {
+        if !std::mem::take(&mut self.first_read_probe) {
+            return None;
+        }
+        Some(!(self.state == State::HeadersReceiving && self.rend == 0 && !self.peer_closed))
     }
 
     /// See `hold_upgraded`: `true` until the connection has its own thread.
