@@ -213,7 +213,7 @@ impl Connection {
     fn call_upgrade(&mut self, ctx: &Ctx, last: Option<Final>) {
         let Some(up) = self.up.as_mut() else { return };
         let hook = up.hook;
-        let room = up.make_room();
+        let room = up.make_room(self.rbuf[self.rstart..].as_ptr() as usize);
         let avail = self.rend - self.rstart;
         let mut in_size = if last.is_some() { 0 } else { avail };
         let mut out_size = if last == Some(Final::NoOutput) { 0 } else { room };

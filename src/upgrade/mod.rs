@@ -31,12 +31,21 @@ impl Mask {
 /// The smallest buffer each direction gets.
 pub const MIN_BUFFER: usize = 4096;
 
+/// Where the output window starts relative to the handler's input, modulo
+/// 4 KiB (see `UpgradeState::make_room`).
+const WINDOW_SKEW: usize = 2048;
+const PAGE: usize = 4096;
+
 pub struct UpgradeState {
     pub hook: UpgradeHook,
-    /// Output not yet sent is `out[out_start..out_end]`; `out.len()` is the capacity.
+    /// Output not yet sent is `out[out_start..out_end]`, inside the window
+    /// `out[base..base + cap]`; `out` has a page more than `cap` so that
+    /// the window can move (`make_room`).
     pub out: Vec<u8>,
     pub out_start: usize,
     pub out_end: usize,
+    base: usize,
+    cap: usize,
     /// What the last call asked for.
     pub mask: Mask,
     /// The first call is still due.
@@ -62,11 +71,14 @@ pub struct UpgradeState {
 
 impl UpgradeState {
     pub fn new(hook: UpgradeHook, out_capacity: usize) -> UpgradeState {
+        let cap = out_capacity.max(MIN_BUFFER);
         UpgradeState {
             hook,
-            out: vec![0; out_capacity.max(MIN_BUFFER)],
+            out: vec![0; cap + PAGE],
             out_start: 0,
             out_end: 0,
+            base: 0,
+            cap,
             mask: Mask::empty(),
             first: true,
             consumed_none: false,
@@ -93,23 +105,41 @@ impl UpgradeState {
     pub fn sent(&mut self, n: usize) {
         self.out_start += n;
         if self.out_start == self.out_end {
-            self.out_start = 0;
-            self.out_end = 0;
+            self.out_start = self.base;
+            self.out_end = self.base;
         }
     }
 
-    /// Moves pending output to the front; returns the free space after it.
-    pub fn make_room(&mut self) -> usize {
-        if self.out_start > 0 {
-            self.out.copy_within(self.out_start..self.out_end, 0);
-            self.out_end -= self.out_start;
-            self.out_start = 0;
+    /// Before a handler call whose input starts at address `input`: moves
+    /// pending output to the front of the window and returns the free
+    /// space after it (at `out[out_end..]`).
+    ///
+    /// With no output pending, the window is first placed so that it
+    /// starts `WINDOW_SKEW` bytes past the input modulo 4 KiB. A handler
+    /// that copies `data_in` to `data_out` (an echo, a proxy) calls
+    /// memcpy, which glibc runs with `rep movsb` for large sizes, and on
+    /// AMD Zen CPUs that is many times slower when the destination lies a
+    /// few bytes past the source modulo 4 KiB (glibc bug 30994): exactly
+    /// where malloc puts the second of two equal buffers allocated in a
+    /// row. Measured on this project's AMD EPYC machine for 64 KiB copies:
+    /// 2.3 GB/s at a distance of 0x10, 42 GB/s from 0x20 to 0xc50; the
+    /// upgrade echo ran at 49 % of a raw echo.
+    pub fn make_room(&mut self, input: usize) -> usize {
+        if self.out_start == self.out_end {
+            let here = self.out.as_ptr() as usize;
+            self.base = input.wrapping_add(WINDOW_SKEW).wrapping_sub(here) % PAGE;
+            self.out_start = self.base;
+            self.out_end = self.base;
+        } else if self.out_start > self.base {
+            self.out.copy_within(self.out_start..self.out_end, self.base);
+            self.out_end -= self.out_start - self.base;
+            self.out_start = self.base;
         }
-        self.out.len() - self.out_end
+        self.base + self.cap - self.out_end
     }
 
     pub fn free_space(&self) -> usize {
-        self.out.len() - self.out_end + self.out_start
+        self.base + self.cap - self.out_end + (self.out_start - self.base)
     }
 
     /// Whether the handler should be called now, given `avail` unconsumed
@@ -226,11 +256,42 @@ mod tests {
         let mut s = state();
         s.after_call(0, Mask::WRITE);
         assert!(s.should_call(0));
-        let room = s.make_room();
+        let room = s.make_room(0);
         s.out_end += room;
         assert!(!s.should_call(0), "never called while the output buffer is full");
         s.sent(1);
         assert!(s.should_call(0));
+    }
+
+    #[test]
+    fn output_window_starts_half_a_page_past_the_input() {
+        let mut s = state();
+        let input = vec![0u8; 100];
+        for at in [0usize, 1, 16, 4095] {
+            let addr = input.as_ptr() as usize + at;
+            let room = s.make_room(addr);
+            assert_eq!(room, MIN_BUFFER, "the whole window is free");
+            let dst = s.out[s.out_end..].as_ptr() as usize;
+            assert_eq!(dst.wrapping_sub(addr) % PAGE, WINDOW_SKEW);
+        }
+    }
+
+    #[test]
+    fn pending_output_keeps_its_place_and_moves_to_the_window_front() {
+        let mut s = state();
+        let room = s.make_room(12345);
+        let base = s.out_end;
+        s.out[base..base + 3].copy_from_slice(b"abc");
+        s.out_end += 3;
+        s.sent(1);
+        assert_eq!(s.free_space(), room - 2);
+        // With output pending the window does not move, whatever the input.
+        assert_eq!(s.make_room(999), room - 2);
+        assert_eq!(s.pending_output(), b"bc");
+        assert_eq!(s.out_start, base);
+        s.sent(2);
+        assert_eq!(s.free_space(), room);
+        assert!(!s.has_output());
     }
 
     #[test]
