@@ -158,7 +158,7 @@ impl Connection {
         self
     }
 
-    fn with_buffers(fd: RawFd, addr: RawAddr, daemon_handle: CPtr, waker: Arc<WorkerShared>, ctx: &Ctx, spare: Buffers) -> Connection {
+    fn with_buffers(fd: RawFd, addr: RawAddr, daemon_handle: CPtr, waker: Arc<WorkerShared>, ctx: &Ctx, bufs: Buffers) -> Connection {
         // Our writes are already whole (head and body in one call, chunks as
         // they come): Nagle's algorithm would only hold the next one back
         // until the peer's delayed ACK.
@@ -174,13 +174,13 @@ impl Connection {
             },
         };
         let shared = Box::new(ConnShared::new(fd, addr, daemon_handle, ctx.cfg.timeout, waker));
-        *shared.values.borrow_mut() = spare.values;
+        *shared.values.borrow_mut() = bufs.values;
         Connection {
             shared,
             fd,
             transport,
             state,
-            rbuf: spare.rbuf,
+            rbuf: bufs.rbuf,
             rstart: 0,
             rend: 0,
             read_max: ctx.cfg.memory_limit.max(1024),
@@ -190,10 +190,10 @@ impl Connection {
             write_ready: true,
             hangup_seen: false,
             peer_closed: false,
-            req: spare.req,
+            req: bufs.req,
             reply: None,
-            interim: spare.interim,
-            out_spare: spare.out,
+            interim: bufs.interim,
+            out_spare: bufs.out,
             last_activity: Tick::now(),
             client_aware: false,
             completion_sent: false,
