@@ -9,7 +9,8 @@
  * the external select and epoll loops included: those are where the fd
  * sets must follow what the TLS layer asks for.
  *
- * Cases per mode: GET and keep-alive over HTTPS with connection info; 3 MB
+ * Cases per mode: GET and keep-alive over HTTPS with connection info; two
+ * pipelined requests in back-to-back TLS records; 3 MB
  * uploads and downloads (buffer, fd and pipe responses); a client
  * certificate (good, none, from an unknown CA); TLS-PSK; plain HTTP and
  * garbage sent to the TLS port; a stalled handshake closed by the
@@ -273,6 +274,8 @@ struct tls_opts
   int min_tls13;               /* offer TLS 1.3 only */
   const char *ciphers;         /* TLS 1.2 cipher list */
   int alpn;                    /* offer ALPN http/1.1 */
+  const char *then;            /* a second request, in a record of its own
+                                  written right after the first */
 };
 
 struct tls_res
@@ -365,7 +368,10 @@ tls_request (uint16_t port, const struct tls_opts *o, const char *req,
       memcpy (r->alpn, a, alen);
       r->alpn[alen] = '\0';
     }
-    if ((int) strlen (req) == SSL_write (ssl, req, (int) strlen (req)))
+    if (((int) strlen (req) == SSL_write (ssl, req, (int) strlen (req))) &&
+        ((NULL == o->then) ||
+         ((int) strlen (o->then) == SSL_write (ssl, o->then,
+                                               (int) strlen (o->then)))))
     {
       for (;;)
       {
@@ -449,6 +455,47 @@ case_basic (void)
   CHECK_INT (-1, seen.cipher);
   CHECK (! seen.session);
   curl_res_free (&rs);
+  test_stop_daemon (d);
+}
+
+/* Two requests in two TLS records sent back to back: the server may read
+   both from the socket at once (ours reads ahead), and the second must be
+   answered without any further byte from the client. */
+static void
+case_pipelined_records (void)
+{
+  struct MHD_Daemon *d = START_TLS (MHD_OPTION_HTTPS_MEM_KEY, pem_key,
+                                    MHD_OPTION_HTTPS_MEM_CERT, pem_chain,
+                                    MHD_OPTION_CONNECTION_TIMEOUT,
+                                    (unsigned int) 10,
+                                    MHD_OPTION_END);
+  struct tls_opts o;
+  struct tls_res r;
+  const char *first, *second;
+  int i;
+  if (NULL == d)
+  {
+    CHECK_MSG (0, "HTTPS daemon did not start: %s", logs.text);
+    return;
+  }
+  memset (&o, 0, sizeof (o));
+  o.then = REQ_CLOSE;
+  for (i = 0; i < 3; i++)
+  {
+    uint64_t t0 = test_now_ms ();
+    tls_request (test_daemon_port (d), &o,
+                 "GET /first HTTP/1.1\r\nHost: localhost\r\n\r\n", &r);
+    CHECK (r.handshake);
+    CHECK_INT (200, r.status);
+    first = (NULL != r.body.data) ? strstr (r.body.data, "HTTP/1.1 200") : NULL;
+    second = (NULL != first) ? strstr (first + 1, "HTTP/1.1 200") : NULL;
+    CHECK_MSG (NULL != second, "one response for two pipelined requests: %s",
+               (NULL != r.body.data) ? r.body.data : "(none)");
+    /* answered at once, not when the 10 s connection timeout closes it */
+    CHECK_MSG (test_now_ms () - t0 < 5000, "the second answer took %llu ms",
+               (unsigned long long) (test_now_ms () - t0));
+    buf_free (&r.body);
+  }
   test_stop_daemon (d);
 }
 
@@ -827,6 +874,7 @@ static void
 per_mode (void)
 {
   case_basic ();
+  case_pipelined_records ();
   case_large ();
   case_client_cert ();
   case_psk ();

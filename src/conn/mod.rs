@@ -413,6 +413,10 @@ impl Connection {
             Handshake::Done => {
                 self.state = State::HeadersReceiving;
                 self.last_activity = Tick::now();
+                // OpenSSL may have read the first request along with the
+                // handshake's last record (read-ahead): no socket event
+                // will announce it.
+                self.read_ready = true;
                 true
             }
             Handshake::Pending => {

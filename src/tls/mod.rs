@@ -158,6 +158,12 @@ impl TlsContext {
         b.set_options(opts);
         // Idle connections give their record buffers back (see src/tls/README.md).
         b.set_mode(SslMode::RELEASE_BUFFERS);
+        // A record comes in with one read of the socket, not a read of its
+        // 5-byte header and another of its body: one syscall less per
+        // request. What OpenSSL reads ahead the socket will not announce
+        // again, so the connection reads on until OpenSSL wants more
+        // (conn/mod.rs `may_hold_more`, and the read after the handshake).
+        b.set_read_ahead(true);
         let bad_prio = |err: ErrorStack| format!("MHD_OPTION_HTTPS_PRIORITIES: OpenSSL refused the translation: {err}");
         if prio.tls12 {
             b.set_cipher_list(&prio.cipher_list).map_err(bad_prio)?;
