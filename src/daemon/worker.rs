@@ -16,6 +16,7 @@ use crate::sys;
 use crate::sys::epoll::{self, Epoll};
 use crate::sys::select::{self as sel, FdSet};
 use crate::sys::socket::RawAddr;
+use crate::sys::timer::TimerFd;
 use crate::sys::wake::WakeFd;
 use std::collections::VecDeque;
 use std::io;
@@ -30,7 +31,11 @@ use std::time::Duration;
 const CONN_EVENTS: u32 = epoll::READ | epoll::HUP | epoll::EDGE;
 const TOKEN_LISTEN: u64 = 0;
 const TOKEN_WAKE: u64 = 1;
-const TOKEN_BASE: u64 = 2;
+const TOKEN_SCAN: u64 = 2;
+const TOKEN_BASE: u64 = 3;
+/// How often an internal epoll thread scans its connections for timeouts
+/// (they have one-second resolution).
+const SCAN_PERIOD: Duration = Duration::from_millis(250);
 /// Connections accepted per loop round, so a connect flood cannot starve
 /// the clients already being served.
 const ACCEPT_BATCH: usize = 64;
@@ -132,6 +137,13 @@ impl Job {
     }
 }
 
+/// The timer of an internal epoll thread's periodic timeout scan.
+struct ScanTimer {
+    timer: TimerFd,
+    /// Armed: some connection had a deadline at the last look.
+    running: bool,
+}
+
 /// Whether a new plain connection is read at once, before the backend
 /// reports input. With one client at a time, its request is there by the
 /// time it is accepted, and waiting for the report costs a wait; with many
@@ -198,11 +210,16 @@ pub struct Worker {
     internal: bool,
     /// Some connection has had a deadline since the last timeout scan.
     has_deadlines: bool,
+    /// Internal epoll threads: the timer that wakes the periodic timeout
+    /// scan, so that their waits need no timeout (`internal_wait_timeout`).
+    scan_timer: Option<ScanTimer>,
     first_read: FirstRead,
     /// Slots of upgraded connections, told when a round completes
     /// (EXTERNAL and resume wake-ups of design/UPGRADE.md).
     upgraded: Vec<usize>,
     next_timeout_scan: Tick,
+    /// The scan timer fired: scan at the end of this round.
+    scan_now: bool,
 }
 
 impl Worker {
@@ -215,7 +232,9 @@ impl Worker {
         // (bench/RESULTS.md). The FD_SETSIZE limit of select mode stays
         // (see `add_admitted`). Only the application's own select loop
         // (MHD_get_fdset and MHD_run*) works with fd sets.
-        let poller = if ctx.cfg.has(super::config::flag::INTERNAL_POLLING_THREAD) { Poller::Epoll } else { ctx.cfg.poller };
+        let internal_threads = ctx.cfg.has(super::config::flag::INTERNAL_POLLING_THREAD);
+        let poller = if internal_threads { Poller::Epoll } else { ctx.cfg.poller };
+        let mut scan_timer = None;
         let mut epoll_listen = None;
         let backend = match poller {
             // MHD_USE_POLL needs an internal thread (validate()).
@@ -238,6 +257,13 @@ impl Worker {
                 }
                 ep.add(shared.wake.fd(), epoll::READ, TOKEN_WAKE)?;
                 shared.epoll_fd.store(ep.fd(), Ordering::Release);
+                if internal_threads {
+                    // Without it the thread's waits end at each scan instead.
+                    match TimerFd::new().and_then(|t| ep.add(t.fd(), epoll::READ, TOKEN_SCAN).map(|()| t)) {
+                        Ok(timer) => scan_timer = Some(ScanTimer { timer, running: false }),
+                        Err(e) => ctx.log(&format!("No timer for the timeout scan: {e}")),
+                    }
+                }
                 Backend::Epoll(ep)
             }
         };
@@ -263,9 +289,11 @@ impl Worker {
             suspended: Vec::new(),
             upgraded: Vec::new(),
             has_deadlines: false,
+            scan_timer,
             first_read: FirstRead::default(),
             internal: true,
             next_timeout_scan: Tick::now(),
+            scan_now: false,
         })
     }
 
@@ -350,12 +378,20 @@ impl Worker {
         let now = Tick::now();
         // An internal epoll thread scans for timeouts four times a second
         // (they have one-second resolution; visiting every connection more
-        // often would only cost CPU). The other loops wait exactly until
-        // the nearest deadline (and visit every connection each round
-        // anyway), so they scan every round.
+        // often would only cost CPU), when its scan timer fires (or, without
+        // one running, once SCAN_PERIOD has passed). The other loops wait
+        // exactly until the nearest deadline (and visit every connection
+        // each round anyway), so they scan every round.
         let periodic = matches!(self.backend, Backend::Epoll(_)) && self.internal;
-        if !periodic || now >= self.next_timeout_scan {
-            self.next_timeout_scan = now + Duration::from_millis(250);
+        let due = if !periodic {
+            true
+        } else if self.scan_timer.as_ref().is_some_and(|t| t.running) {
+            std::mem::take(&mut self.scan_now)
+        } else {
+            now >= self.next_timeout_scan
+        };
+        if due {
+            self.next_timeout_scan = now + SCAN_PERIOD;
             self.has_deadlines = false;
             for i in 0..self.conns.len() {
                 if let Some(c) = self.conns[i].as_mut() {
@@ -371,16 +407,37 @@ impl Worker {
 
     /// The wait of an internal epoll thread, without visiting every
     /// connection: busy ones are listed, and deadlines are checked by the
-    /// periodic timeout scan anyway. Other backends scan (they visit every
-    /// connection to build their sets regardless).
-    pub fn internal_wait_timeout(&self) -> Option<Duration> {
+    /// periodic timeout scan anyway, which the scan timer wakes while some
+    /// connection has a deadline: the wait itself then needs no timeout.
+    /// Other backends scan (they visit every connection to build their
+    /// sets regardless).
+    pub fn internal_wait_timeout(&mut self) -> Option<Duration> {
         if !matches!(self.backend, Backend::Epoll(_)) {
             return self.own_wait_timeout();
         }
         if !self.busy.is_empty() {
             return Some(Duration::ZERO);
         }
+        if self.sync_scan_timer() {
+            return None;
+        }
         self.has_deadlines.then(|| self.next_timeout_scan.saturating_duration_since(Tick::now()) + clock::resolution())
+    }
+
+    /// Runs the scan timer while some connection has a deadline; false
+    /// when there is no timer to rely on.
+    fn sync_scan_timer(&mut self) -> bool {
+        let Some(t) = self.scan_timer.as_mut() else { return false };
+        if t.running != self.has_deadlines {
+            let period = if self.has_deadlines { SCAN_PERIOD } else { Duration::ZERO };
+            if let Err(e) = t.timer.set_period(period) {
+                self.ctx.log(&format!("Failed to set the timeout scan timer: {e}"));
+                self.scan_timer = None;
+                return false;
+            }
+            t.running = self.has_deadlines;
+        }
+        true
     }
 
     /// How long the next wait may block: until the nearest connection
@@ -500,6 +557,12 @@ impl Worker {
             match token {
                 TOKEN_LISTEN => listen_ready = true,
                 TOKEN_WAKE => self.shared.wake.drain(),
+                TOKEN_SCAN => {
+                    if let Some(t) = &self.scan_timer {
+                        t.timer.drain();
+                    }
+                    self.scan_now = true;
+                }
                 t => {
                     let slot = (t - TOKEN_BASE) as usize;
                     if ev & epoll::HUP != 0 {

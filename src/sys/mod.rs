@@ -1,4 +1,4 @@
-//! Operating-system calls: sockets, readiness APIs, eventfd, signals.
+//! Operating-system calls: sockets, readiness APIs, eventfd, timerfd, signals.
 //!
 //! This is one of the two places (with `ffi`) where `unsafe` is allowed. Each
 //! wrapper turns a raw call into an `io::Result` and owns its file
@@ -10,6 +10,7 @@ pub mod poll;
 pub mod select;
 pub mod socket;
 pub mod thread;
+pub mod timer;
 pub mod wake;
 
 use std::io;
