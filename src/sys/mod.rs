@@ -51,6 +51,13 @@ pub fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
+/// Reads the 8-byte counter of an eventfd or timerfd, which makes it
+/// unreadable until it counts again; nothing to read is fine.
+pub fn drain_counter(fd: RawFd) {
+    let mut n: u64 = 0;
+    let _ = syscall!(read(fd, (&mut n as *mut u64).cast(), 8));
+}
+
 /// Reads from a descriptor at an absolute offset (file responses without sendfile).
 pub fn pread(fd: RawFd, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     let off = i64::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;

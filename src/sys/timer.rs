@@ -36,8 +36,7 @@ impl TimerFd {
 
     /// Takes the expirations so far: the descriptor is no longer readable.
     pub fn drain(&self) {
-        let mut n: u64 = 0;
-        let _ = syscall!(read(self.fd, (&mut n as *mut u64).cast(), 8));
+        super::drain_counter(self.fd);
     }
 }
 

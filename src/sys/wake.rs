@@ -28,8 +28,7 @@ impl WakeFd {
 
     /// Resets the descriptor to not readable.
     pub fn drain(&self) {
-        let mut v: u64 = 0;
-        let _ = syscall!(read(self.fd, (&mut v as *mut u64).cast(), 8));
+        super::drain_counter(self.fd);
     }
 }
 
