@@ -492,6 +492,13 @@ run (void)
   else if (ref_stalled && ! test_wait_connections (d, 0, 1000))
     test_diff ("epoll: the stalled connections stay open after the clients "
                "closed");
+  else if (reference_may_stall () && ! test_wait_connections (d, 0, 10000))
+    /* Seen once in CI: every client got all its answers, yet 128 of the
+     * closed connections were never noticed by the reference's epoll
+     * loop. */
+    test_diff ("epoll: %d connections stay open 10 s after the clients "
+               "closed (the reference's epoll loop stalls with many "
+               "connections)", test_current_connections (d));
   else
     CHECK_MSG (test_wait_connections (d, 0, 10000),
                "%d connections left after the clients closed",
