@@ -1,7 +1,8 @@
 //! A Rust reimplementation of GNU libmicrohttpd 0.9.75 behind its C ABI.
 //!
 //! `unsafe` is confined to `ffi` (the C entry points and C-visible types) and
-//! `sys` (operating-system calls); every other module forbids it.
+//! `sys` (operating-system calls, and one libssl call the `openssl` crate
+//! does not wrap); every other module forbids it.
 #![deny(unsafe_code)]
 #![allow(clippy::missing_safety_doc)]
 

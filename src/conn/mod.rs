@@ -79,6 +79,10 @@ const SPARE_MAX_BYTES: usize = 64 * 1024;
 /// Upper bound on passes through the machine per `run`, so one busy client
 /// cannot starve the others served by the same thread.
 const MAX_PASSES: usize = 32;
+/// A TLS connection that moved no bytes for this long gives OpenSSL's
+/// record buffers back at the next timeout scan (a scan period, so an idle
+/// connection keeps them for at most about half a second).
+pub const TLS_IDLE: Duration = Duration::from_millis(250);
 
 /// The allocations a connection keeps from the closed one whose box it
 /// reuses (`Connection::reuse`), emptied: they are in the state they have
@@ -355,6 +359,28 @@ impl Connection {
             if now >= d && !self.is_closed() {
                 self.state = State::Closed(Termination::TimeoutReached);
             }
+        }
+    }
+
+    /// The timeout scan has something to do here: a deadline to check or
+    /// TLS buffers to give back once idle.
+    pub fn wants_scan(&self) -> bool {
+        self.deadline().is_some() || self.holds_tls_buffers()
+    }
+
+    /// OpenSSL may hold record buffers for this connection, to be given
+    /// back once it idles (`release_idle_tls_buffers`).
+    pub fn holds_tls_buffers(&self) -> bool {
+        self.transport.holds_buffers()
+    }
+
+    /// Frees OpenSSL's record buffers (about 34 KiB) of a connection that
+    /// has moved no bytes for `TLS_IDLE`: an idle keep-alive connection
+    /// costs little memory, and a busy one does not allocate them anew
+    /// for every request.
+    pub fn release_idle_tls_buffers(&mut self, now: Tick) {
+        if self.holds_tls_buffers() && now >= self.last_activity + TLS_IDLE {
+            self.transport.release_buffers();
         }
     }
 

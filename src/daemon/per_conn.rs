@@ -7,7 +7,7 @@
 
 use super::worker::{close_connection, WorkerShared};
 use super::Ctx;
-use crate::conn::{Connection, Termination};
+use crate::conn::{Connection, Termination, TLS_IDLE};
 use crate::sys::poll::{self, PollSet};
 use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex};
@@ -98,7 +98,7 @@ fn serve_loop(ctx: &Ctx, shared: &WorkerShared, conn: &mut Connection, fd: RawFd
         #[cfg(feature = "fault-injection")]
         crate::ffi::fault::in_event_loop();
         let i = conn.interest();
-        let timeout = if i.busy {
+        let mut timeout = if i.busy {
             0
         } else {
             conn.deadline().map_or(-1, |d| {
@@ -107,6 +107,13 @@ fn serve_loop(ctx: &Ctx, shared: &WorkerShared, conn: &mut Connection, fd: RawFd
                 wait.as_millis().min(i32::MAX as u128) as i32
             })
         };
+        let release_due = conn.holds_tls_buffers() && !i.busy;
+        if release_due {
+            // Wake once the connection has idled long enough to give
+            // OpenSSL's buffers back (no worker scan runs here).
+            let idle = (TLS_IDLE + crate::sys::clock::resolution()).as_millis() as i32;
+            timeout = if timeout < 0 { idle } else { timeout.min(idle) };
+        }
         set.clear();
         let mut ev = 0;
         if i.read {
@@ -128,6 +135,9 @@ fn serve_loop(ctx: &Ctx, shared: &WorkerShared, conn: &mut Connection, fd: RawFd
         let rev = set.revents(0);
         conn.set_ready(rev & (poll::READ | poll::HUP) != 0, rev & poll::WRITE != 0);
         conn.check_timeout(Tick::now());
+        if release_due && rev == 0 {
+            conn.release_idle_tls_buffers(Tick::now());
+        }
         conn.end_round(ctx);
     }
 }

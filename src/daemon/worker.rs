@@ -208,8 +208,9 @@ pub struct Worker {
     suspended: Vec<usize>,
     /// Runs on a thread of its own (false: driven by the application's MHD_run*).
     internal: bool,
-    /// Some connection has had a deadline since the last timeout scan.
-    has_deadlines: bool,
+    /// Since the last timeout scan, some connection has had a deadline or
+    /// held TLS buffers to give back when idle (`Connection::wants_scan`).
+    scan_wanted: bool,
     /// Internal epoll threads: the timer that wakes the periodic timeout
     /// scan, so that their waits need no timeout (`internal_wait_timeout`).
     scan_timer: Option<ScanTimer>,
@@ -288,7 +289,7 @@ impl Worker {
             ready: Vec::new(),
             suspended: Vec::new(),
             upgraded: Vec::new(),
-            has_deadlines: false,
+            scan_wanted: false,
             scan_timer,
             first_read: FirstRead::default(),
             internal: true,
@@ -392,11 +393,14 @@ impl Worker {
         };
         if due {
             self.next_timeout_scan = now + SCAN_PERIOD;
-            self.has_deadlines = false;
+            self.scan_wanted = false;
             for i in 0..self.conns.len() {
                 if let Some(c) = self.conns[i].as_mut() {
-                    guarded(c, |c| c.check_timeout(now));
-                    self.has_deadlines |= c.deadline().is_some();
+                    guarded(c, |c| {
+                        c.check_timeout(now);
+                        c.release_idle_tls_buffers(now);
+                    });
+                    self.scan_wanted |= c.wants_scan();
                     if c.is_closed() {
                         self.reap(i);
                     }
@@ -408,7 +412,7 @@ impl Worker {
     /// The wait of an internal epoll thread, without visiting every
     /// connection: busy ones are listed, and deadlines are checked by the
     /// periodic timeout scan anyway, which the scan timer wakes while some
-    /// connection has a deadline: the wait itself then needs no timeout.
+    /// connection wants it: the wait itself then needs no timeout.
     /// Other backends scan (they visit every connection to build their
     /// sets regardless).
     pub fn internal_wait_timeout(&mut self) -> Option<Duration> {
@@ -421,21 +425,21 @@ impl Worker {
         if self.sync_scan_timer() {
             return None;
         }
-        self.has_deadlines.then(|| self.next_timeout_scan.saturating_duration_since(Tick::now()) + clock::resolution())
+        self.scan_wanted.then(|| self.next_timeout_scan.saturating_duration_since(Tick::now()) + clock::resolution())
     }
 
-    /// Runs the scan timer while some connection has a deadline; false
+    /// Runs the scan timer while some connection wants the scan; false
     /// when there is no timer to rely on.
     fn sync_scan_timer(&mut self) -> bool {
         let Some(t) = self.scan_timer.as_mut() else { return false };
-        if t.running != self.has_deadlines {
-            let period = if self.has_deadlines { SCAN_PERIOD } else { Duration::ZERO };
+        if t.running != self.scan_wanted {
+            let period = if self.scan_wanted { SCAN_PERIOD } else { Duration::ZERO };
             if let Err(e) = t.timer.set_period(period) {
                 self.ctx.log(&format!("Failed to set the timeout scan timer: {e}"));
                 self.scan_timer = None;
                 return false;
             }
-            t.running = self.has_deadlines;
+            t.running = self.scan_wanted;
         }
         true
     }
@@ -660,7 +664,7 @@ impl Worker {
         if let Some(found) = c.take_first_read_result() {
             self.first_read.learn(found);
         }
-        self.has_deadlines |= c.deadline().is_some();
+        self.scan_wanted |= c.wants_scan();
         if c.is_closed() {
             self.reap(slot);
             return;
@@ -841,7 +845,7 @@ impl Worker {
         if conn.starts_waiting() {
             if !self.first_read.now() {
                 // Served once its request arrives.
-                self.has_deadlines |= conn.deadline().is_some();
+                self.scan_wanted |= conn.wants_scan();
                 self.conns[slot] = Some(conn);
                 return;
             }

@@ -1,4 +1,5 @@
-//! Operating-system calls: sockets, readiness APIs, eventfd, timerfd, signals.
+//! Operating-system calls: sockets, readiness APIs, eventfd, timerfd, signals;
+//! and the one libssl call the `openssl` crate lacks (`ssl`).
 //!
 //! This is one of the two places (with `ffi`) where `unsafe` is allowed. Each
 //! wrapper turns a raw call into an `io::Result` and owns its file
@@ -9,6 +10,7 @@ pub mod epoll;
 pub mod poll;
 pub mod select;
 pub mod socket;
+pub mod ssl;
 pub mod thread;
 pub mod timer;
 pub mod wake;

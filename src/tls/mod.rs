@@ -156,8 +156,13 @@ impl TlsContext {
             b.set_num_tickets(0).map_err(e("TLS context"))?;
         }
         b.set_options(opts);
-        // Idle connections give their record buffers back (see src/tls/README.md).
-        b.set_mode(SslMode::RELEASE_BUFFERS);
+        // Idle connections give their record buffers back (see
+        // src/tls/README.md): the worker's timeout scan frees them
+        // (`Transport::release_buffers`) where this libssl can do that
+        // safely, else OpenSSL frees them after every record.
+        if !crate::sys::ssl::free_buffers_is_safe() {
+            b.set_mode(SslMode::RELEASE_BUFFERS);
+        }
         // A record comes in with one read of the socket, not a read of its
         // 5-byte header and another of its body: one syscall less per
         // request. What OpenSSL reads ahead the socket will not announce
