@@ -14,7 +14,7 @@ Environment:
   BENCH_SECONDS   length of one load run, whole seconds (default 1)
   BENCH_TLS_STORM_SECONDS  length of the HTTPS runs at 1,000 connections
                   (default 10, never below BENCH_SECONDS)
-  BENCH_REPS      repeats of A B per point (default 2, quick 1)
+  BENCH_REPS      repeats of A B per point (default 3, quick 1)
   BENCH_NOTE      a line added to RESULTS.md (e.g. "machine shared with builds")
   BENCH_AUTOGROUP_NICE  e.g. -10: run in a new session whose scheduler
                   autogroup gets this nice value (needs CAP_SYS_NICE below 0)
@@ -53,7 +53,7 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "1"))  # wrk takes whole seconds
 # inside every run, it just no longer is the whole of it.
 TLS_STORM_SECONDS = max(SECONDS, int(os.environ.get("BENCH_TLS_STORM_SECONDS",
                                                     "10")))
-REPS = int(os.environ.get("BENCH_REPS", "1" if QUICK else "2"))
+REPS = int(os.environ.get("BENCH_REPS", "1" if QUICK else "3"))
 SERVER_CPU = "0"
 LOAD_CPU = "1"
 TCK = os.sysconf("SC_CLK_TCK")
@@ -268,42 +268,52 @@ def loadclient(server, args, https, timeout=60):
 # aggregation of repeated runs
 
 
+def med(xs):
+    """Median of the repeats: one run disturbed by the host (this is a
+    shared VM) moves a point less than it moves a pooled total."""
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def per_run(runs, amount, scale=1.0):
+    """Rate and CPU per unit of each run, as medians over the runs."""
+    rates = [r[amount] / scale / r["seconds"] for r in runs
+             if r.get("seconds")]
+    cpus = [1e6 * r["cpu"] / (r[amount] / scale) for r in runs
+            if r.get(amount)]
+    return (med(rates) or 0), med(cpus)
+
+
 def agg_wrk(runs):
     runs = [r for r in runs if r]
     if not runs:
         return None
-    req = sum(r["requests"] for r in runs)
-    sec = sum(r["seconds"] for r in runs)
+    value, cpu = per_run(runs, "requests")
     p99s = [r["p99"] for r in runs if r["p99"] is not None]
-    return {"value": req / sec if sec else 0, "unit": "req/s",
-            "cpu_us": 1e6 * sum(r["cpu"] for r in runs) / req if req else None,
-            "cpu_unit": "µs/req",
+    return {"value": value, "unit": "req/s",
+            "cpu_us": cpu, "cpu_unit": "µs/req",
             "p99": statistics.median(p99s) if p99s else None,
-            "errors": sum(r["errors"] for r in runs), "n": req}
+            "errors": sum(r["errors"] for r in runs),
+            "n": sum(r["requests"] for r in runs)}
 
 
 def agg_bytes(runs, key="bytes"):
-    runs = [r for r in runs if r]
+    runs = [r for r in runs if r and r.get(key) is not None]
     if not runs:
         return None
-    b = sum(r.get(key, 0) for r in runs)
-    sec = sum(r.get("seconds", 0) for r in runs)
-    return {"value": b / sec / 1e6 if sec else 0, "unit": "MB/s",
-            "cpu_us": 1e6 * sum(r["cpu"] for r in runs) / (b / 1e6)
-            if b else None,
-            "cpu_unit": "µs/MB", "p99": None,
+    value, cpu = per_run(runs, key, 1e6)
+    return {"value": value, "unit": "MB/s",
+            "cpu_us": cpu, "cpu_unit": "µs/MB", "p99": None,
             "errors": int(sum(r.get("errors", 0) for r in runs))}
 
 
 def agg_rtt(runs):
-    runs = [r for r in runs if r]
+    runs = [r for r in runs if r and r.get("roundtrips") is not None]
     if not runs:
         return None
-    n = sum(r.get("roundtrips", 0) for r in runs)
-    sec = sum(r.get("seconds", 0) for r in runs)
-    return {"value": n / sec if sec else 0, "unit": "rt/s",
-            "cpu_us": 1e6 * sum(r["cpu"] for r in runs) / n if n else None,
-            "cpu_unit": "µs/rt",
+    value, cpu = per_run(runs, "roundtrips")
+    return {"value": value, "unit": "rt/s",
+            "cpu_us": cpu, "cpu_unit": "µs/rt",
             "p50": statistics.median(r["p50_us"] / 1e6 for r in runs),
             "p99": statistics.median(r["p99_us"] / 1e6 for r in runs),
             "errors": int(sum(r.get("errors", 0) for r in runs))}
@@ -962,8 +972,9 @@ def write_outputs(meta):
           "- Server pinned to CPU %s, load generator (wrk -t1, loadclient) to "
           "CPU %s; %g s per load run; each point runs Debian, ours, "
           "%d× in turn (A B A B); the request/response ceiling runs as often, "
-          "after each pair (A B C A B C)." % (SERVER_CPU, LOAD_CPU, meta["seconds"],
-                                    meta["reps"]),
+          "after each pair (A B C A B C); each figure is the median over "
+          "those repeats." % (SERVER_CPU, LOAD_CPU, meta["seconds"],
+                              meta["reps"]),
           "- CPU = utime+stime of the server process over the load run "
           "(/proc/PID/stat), per request / per MB / per round trip. "
           "Ratios below 1 in `CPU ours÷Debian` mean ours is cheaper.",
