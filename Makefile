@@ -215,7 +215,7 @@ clean:
 # ---------------------------------------------------------------------------
 # Benchmark: ours against Debian's libmicrohttpd12, the same C programs run
 # with each library, interleaved; prints one table and writes
-# bench/RESULTS.md (bench/README.md). About 10 minutes; BENCH_QUICK=1 for
+# bench/RESULTS.md (bench/README.md). About 15 minutes; BENCH_QUICK=1 for
 # about one. Never part of `make check`.
 .PHONY: bench
 bench: build
