@@ -924,6 +924,19 @@ raw_send_str (int fd, const char *s)
   return raw_send (fd, s, strlen (s));
 }
 
+int
+raw_read_byte (int fd, int timeout_ms)
+{
+  struct pollfd p;
+  unsigned char ch;
+  p.fd = fd;
+  p.events = POLLIN;
+  p.revents = 0;
+  if ((poll (&p, 1, timeout_ms) <= 0) || (1 != read (fd, &ch, 1)))
+    return -1;
+  return ch;
+}
+
 const char *
 raw_rc_name (int rc)
 {

@@ -281,6 +281,9 @@ int raw_connect_from (uint16_t port, uint8_t last_octet, int rcvbuf);
 /* 1 if the peer has closed (EOF or reset) within timeout_ms; data
  * arriving meanwhile is appended to b (may be NULL). */
 int raw_wait_closed (int fd, struct buf *b, int timeout_ms);
+/* One byte from fd (a pipe between test processes) within timeout_ms:
+ * the byte, or -1 on timeout, EOF or error. */
+int raw_read_byte (int fd, int timeout_ms);
 
 /* ------------------------------------------------------------------ */
 /* Minimal HTTP/1.x response parser                                    */

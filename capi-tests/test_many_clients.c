@@ -90,21 +90,6 @@ struct cl
 /* Clients closed by the server before any byte of their first response. */
 static unsigned int refused;
 
-static int
-read_byte (int fd, int timeout_ms)
-{
-  struct pollfd p;
-  unsigned char ch;
-  p.fd = fd;
-  p.events = POLLIN;
-  p.revents = 0;
-  if (poll (&p, 1, timeout_ms) <= 0)
-    return -1;
-  if (1 != read (fd, &ch, 1))
-    return -1;
-  return ch;
-}
-
 static void
 queue_request (struct cl *c, unsigned int idx)
 {
@@ -282,8 +267,8 @@ client_main (int rd, int wr, unsigned int n)
   SETUP_CHECK (NULL != cls);
   test_failures = 0;   /* inherited from the parent */
   refused = 0;
-  port_hi = read_byte (rd, 30000);
-  port_lo = read_byte (rd, 1000);
+  port_hi = raw_read_byte (rd, 30000);
+  port_lo = raw_read_byte (rd, 1000);
   if ((port_hi < 0) || (port_lo < 0))
     return TEST_EXIT_ERROR;
   port = (uint16_t) ((port_hi << 8) | port_lo);
@@ -326,7 +311,7 @@ client_main (int rd, int wr, unsigned int n)
     cnt[1] = (unsigned char) (refused & 0xff);
     (void) ! write (wr, cnt, 2);
   }
-  go = read_byte (rd, 60000);
+  go = raw_read_byte (rd, 60000);
   if ('G' != go)
   {
     /* 'C': the parent ends it here */
@@ -348,7 +333,7 @@ client_main (int rd, int wr, unsigned int n)
   b = ((0 == test_failures) && (0 == stalled)) ? 'B' : 'F';
   (void) ! write (wr, &b, 1);
   /* 4: close after the parent looked */
-  (void) read_byte (rd, 60000);
+  (void) raw_read_byte (rd, 60000);
   for (i = 0; i < n; i++)
   {
     close (cls[i].fd);
@@ -428,11 +413,11 @@ run (void)
   b[1] = (unsigned char) (port & 0xff);
   SETUP_CHECK (2 == write (to_child[1], b, 2));
 
-  ch = read_byte (from_child[0], 90000);
+  ch = raw_read_byte (from_child[0], 90000);
   if ('R' == ch)
   {
-    int hi = read_byte (from_child[0], 1000);
-    int lo = read_byte (from_child[0], 1000);
+    int hi = raw_read_byte (from_child[0], 1000);
+    int lo = raw_read_byte (from_child[0], 1000);
     int cnt = ((hi < 0) || (lo < 0)) ? -1 : ((hi << 8) | lo);
     if (test_ref_pool ())
       test_diff ("thread pool: %s clients of %u turned away although the "
@@ -463,7 +448,7 @@ run (void)
     CHECK_INT (0, test_conns_closed);
     b[0] = 'G';
     SETUP_CHECK (1 == write (to_child[1], b, 1));
-    ch = read_byte (from_child[0], 90000);
+    ch = raw_read_byte (from_child[0], 90000);
     if (('B' != ch) && reference_may_stall ())
     {
       ref_stalled = 1;

@@ -25,7 +25,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -907,19 +906,6 @@ heap_in_use (void)
   return mi.uordblks + mi.hblkhd;
 }
 
-static int
-byte_from (int fd, int timeout_ms)
-{
-  struct pollfd p;
-  unsigned char ch;
-  p.fd = fd;
-  p.events = POLLIN;
-  p.revents = 0;
-  if ((poll (&p, 1, timeout_ms) <= 0) || (1 != read (fd, &ch, 1)))
-    return -1;
-  return ch;
-}
-
 /* The child: 'A' once every connection has its answer, 'F' on failure;
  * then holds the connections until the parent writes a byte. */
 static void
@@ -961,7 +947,7 @@ idle_clients (uint16_t port, const char *path, int n_conns, int rd, int wr)
     }
   }
   (void) ! write (wr, &b, 1);
-  (void) byte_from (rd, 60000);
+  (void) raw_read_byte (rd, 60000);
   _exit ('A' == b ? 0 : 1);
 }
 
@@ -1004,7 +990,7 @@ idle_memory (const char *path, int n, size_t kib_max)
   }
   close (to_child[0]);
   close (from_child[1]);
-  ch = byte_from (from_child[0], 30000);
+  ch = raw_read_byte (from_child[0], 30000);
   CHECK_MSG ('A' == ch, "the clients' keep-alive requests %s",
              ('F' == ch) ? "failed" : "did not finish");
   if ('A' == ch)
