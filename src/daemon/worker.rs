@@ -140,7 +140,8 @@ impl Job {
 /// The timer of an internal epoll thread's periodic timeout scan.
 struct ScanTimer {
     timer: TimerFd,
-    /// Armed: some connection had a deadline at the last look.
+    /// Armed: some connection wanted the scan at the last look
+    /// (`Worker::scan_wanted`).
     running: bool,
 }
 

@@ -27,7 +27,7 @@ impl Read for FdStream {
 
 impl Write for FdStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = socket::sendv(self.fd, &[IoSlice::new(buf)])?;
+        let n = socket::send(self.fd, buf)?;
         self.wrote |= n > 0;
         Ok(n)
     }

@@ -139,7 +139,7 @@ impl UpgradeState {
     }
 
     pub fn free_space(&self) -> usize {
-        self.base + self.cap - self.out_end + (self.out_start - self.base)
+        self.cap - (self.out_end - self.out_start)
     }
 
     /// Whether the handler should be called now, given `avail` unconsumed
