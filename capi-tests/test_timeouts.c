@@ -14,8 +14,10 @@
  * - MHD_get_timeout (external modes, the test drives the daemon itself):
  *   MHD_NO with no timeout to wait for, then the real remaining time of a
  *   connection, decreasing as time passes; MHD_run_wait honours its
- *   limit. */
+ *   limit; a timeout set from the application's loop between rounds
+ *   counts at once. */
 #include "common.h"
+#include <poll.h>
 #include <pthread.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -341,6 +343,73 @@ part_get_timeout (void)
   MHD_stop_daemon (d);
 }
 
+static struct MHD_Connection *noted;
+
+static void
+note_connection (void *cls, struct MHD_Connection *c, void **socket_context,
+                 enum MHD_ConnectionNotificationCode toe)
+{
+  (void) cls;
+  (void) socket_context;
+  noted = (MHD_CONNECTION_NOTIFY_STARTED == toe) ? c : NULL;
+}
+
+/* External modes: the application's own loop, between two rounds, sets a
+ * timeout on an idle keep-alive connection of a daemon that has none.
+ * MHD_get_timeout counts with it at once, and the loop closes the
+ * connection once it has passed. */
+static void
+part_option_from_loop (void)
+{
+  struct MHD_Daemon *d;
+  MHD_UNSIGNED_LONG_LONG to = 0;
+  struct buf b;
+  struct pollfd p;
+  int fd, i;
+  uint64_t t0;
+
+  noted = NULL;
+  buf_init (&b);
+  d = MHD_start_daemon (cur_mode->flags, 0, NULL, NULL, handler, NULL,
+                        MHD_OPTION_NOTIFY_CONNECTION, note_connection, NULL,
+                        MHD_OPTION_END);
+  SETUP_CHECK (NULL != d);
+  fd = raw_connect (test_daemon_port (d));
+  SETUP_CHECK (fd >= 0);
+  SETUP_CHECK (0 == raw_send_str (fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  p.fd = fd;
+  p.events = POLLIN;
+  for (i = 0; i < 200 && 1 != poll (&p, 1, 0); i++)
+    MHD_run_wait (d, 10);
+  CHECK_INT (RAW_OK, raw_read_headers (fd, &b, 1000));
+  CHECK (NULL != b.data && 0 == strncmp (b.data, "HTTP/1.1 200", 12));
+  buf_free (&b);
+  CHECK (NULL != noted);
+  CHECK_INT (MHD_NO, MHD_get_timeout (d, &to));
+  if (NULL != noted)
+  {
+    CHECK_INT (MHD_YES, MHD_set_connection_option (noted,
+                                                   MHD_CONNECTION_OPTION_TIMEOUT,
+                                                   (unsigned int) 1));
+    CHECK_INT (MHD_YES, MHD_get_timeout (d, &to));
+    CHECK_MSG (to <= 1000, "remaining time %llu ms of a 1 s timeout",
+               (unsigned long long) to);
+  }
+  t0 = test_now_ms ();
+  while ((1 == test_current_connections (d)) && (test_now_ms () - t0 < 5000))
+  {
+    if ((MHD_YES != MHD_get_timeout (d, &to)) || (to > 1000))
+      to = 1000;
+    MHD_run_wait (d, (int32_t) to);
+  }
+  CHECK_MSG (test_now_ms () - t0 >= 500, "closed %llu ms after a 1 s timeout",
+             (unsigned long long) (test_now_ms () - t0));
+  CHECK_INT (0, test_current_connections (d));
+  CHECK (raw_wait_closed (fd, NULL, 1000));
+  close (fd);
+  MHD_stop_daemon (d);
+}
+
 static void
 run (void)
 {
@@ -348,7 +417,10 @@ run (void)
   part_never_reads ();
   part_connection_option ();
   if (test_mode_external ())
+  {
     part_get_timeout ();
+    part_option_from_loop ();
+  }
 }
 
 int

@@ -379,14 +379,22 @@ impl Connection {
     /// costs little memory, and a busy one does not allocate them anew
     /// for every request.
     pub fn release_idle_tls_buffers(&mut self, now: Tick) {
-        if self.holds_tls_buffers() && now >= self.last_activity + TLS_IDLE {
+        if self.tls_release_due().is_some_and(|t| now >= t) {
             self.transport.release_buffers();
         }
     }
 
+    /// When `release_idle_tls_buffers` will free this connection's TLS
+    /// buffers if nothing moves (None: it holds none).
+    pub fn tls_release_due(&self) -> Option<Tick> {
+        self.holds_tls_buffers().then(|| self.last_activity + TLS_IDLE)
+    }
+
     /// Does all the work possible now without blocking.
     pub fn run(&mut self, ctx: &Ctx) {
+        self.shared.running.set(true);
         self.run_passes(ctx);
+        self.shared.running.set(false);
         // One clock read per run for the timeout, however many reads and
         // writes it did (the deadline has one-second resolution).
         if std::mem::take(&mut self.io_done) {

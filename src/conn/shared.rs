@@ -42,6 +42,9 @@ pub struct ConnShared {
     pub timeout: Cell<u32>,
     /// Set when the timeout changed, so the state machine recomputes its deadline.
     pub timeout_changed: Cell<bool>,
+    /// The state machine is running (`Connection::run`): what a callback
+    /// changes, the serving loop looks at when the run ends.
+    pub running: Cell<bool>,
     /// Storage for the union that MHD_get_connection_info returns a pointer to.
     pub info: InfoSlot,
     /// MHD_suspend_connection was called; acted on after the callback returns.
@@ -78,6 +81,7 @@ impl ConnShared {
             header_size: Cell::new(0),
             timeout: Cell::new(timeout),
             timeout_changed: Cell::new(false),
+            running: Cell::new(false),
             info: InfoSlot::default(),
             suspend_requested: Cell::new(false),
             suspended: AtomicBool::new(false),
@@ -99,6 +103,17 @@ impl ConnShared {
         self.resume_requested.store(true, Ordering::Release);
         self.waker.lock().unwrap_or_else(|e| e.into_inner()).wake.wake();
         true
+    }
+
+    /// MHD_set_connection_option's timeout: the state machine restarts
+    /// the clock. Called outside a run (from the application's own loop),
+    /// the serving loop is told that a deadline moved.
+    pub fn set_timeout(&self, seconds: u32) {
+        self.timeout.set(seconds);
+        self.timeout_changed.set(true);
+        if !self.running.get() {
+            self.waker.lock().unwrap_or_else(|e| e.into_inner()).deadlines_moved.store(true, Ordering::Relaxed);
+        }
     }
 
     /// Moves resume wake-ups to another loop. The caller checks the resume

@@ -123,7 +123,7 @@ pub fn run_loop(ctx: &Ctx, lp: &Loop) {
             return;
         }
         let Some(mut job) = w.take_job() else {
-            let timeout = w.internal_wait_timeout().map_or(-1, |d| d.as_millis().min(i32::MAX as u128) as i32);
+            let timeout = w.internal_wait_timeout().map_or(-1, super::worker::millis);
             if let Err(e) = w.round(timeout) {
                 ctx.log(&format!("Event loop wait failed: {e}"));
                 drop(w);

@@ -103,8 +103,7 @@ fn serve_loop(ctx: &Ctx, shared: &WorkerShared, conn: &mut Connection, fd: RawFd
         } else {
             conn.deadline().map_or(-1, |d| {
                 // Rounded up by the clock's lag (see Worker::wait_timeout).
-                let wait = d.saturating_duration_since(Tick::now()) + crate::sys::clock::resolution();
-                wait.as_millis().min(i32::MAX as u128) as i32
+                super::worker::millis(d.saturating_duration_since(Tick::now()) + crate::sys::clock::resolution())
             })
         };
         let release_due = conn.holds_tls_buffers() && !i.busy;

@@ -336,8 +336,7 @@ pub unsafe extern "C" fn mhd_rs_set_connection_option(
         if option != MHD_CONNECTION_OPTION::MHD_CONNECTION_OPTION_TIMEOUT as c_int {
             return MHD_Result::MHD_NO;
         }
-        c.timeout.set(timeout);
-        c.timeout_changed.set(true);
+        c.set_timeout(timeout);
         MHD_Result::MHD_YES
     })
 }

@@ -120,7 +120,7 @@ fn run_round(daemon: *mut MHD_Daemon, what: &str, wait: Option<Duration>) -> MHD
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let ms = t.map_or(-1, |t| t.as_millis().min(i32::MAX as u128) as i32);
+        let ms = t.map_or(-1, crate::daemon::worker::millis);
         match w.round(ms) {
             Ok(()) => true,
             Err(e) => {
