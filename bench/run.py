@@ -380,6 +380,14 @@ def fmt_lat(r):
     return fmt_time(r["p99"])
 
 
+def fmt_ceil_lat(c):
+    """The ceiling's latency, appended to its cell: what the machine allows
+    at that point (at 1,000 connections, Little's law)."""
+    if not c or c.get("p99") is None:
+        return ""
+    return (", p99 " if c.get("p50") is None else ", ") + fmt_lat(c)
+
+
 def ratio(a, b):
     if a is None or b is None or b == 0:
         return None
@@ -430,7 +438,7 @@ def table_lines():
                  fmt_ratio(vr), fmt_cpu(d), fmt_cpu(o), fmt_ratio(cr),
                  fmt_lat(d), fmt_lat(o),
                  fmt_val(c) + ("" if not c or c.get("cpu_us") is None
-                               else ", " + fmt_cpu(c)),
+                               else ", " + fmt_cpu(c)) + fmt_ceil_lat(c),
                  fmt_frac(d, c), fmt_frac(o, c), r["note"]]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -764,6 +772,9 @@ def headline_reqresp(proto):
                 extra = "; p99 at 1,000 keep-alive conns: ours %s, Debian %s" % (
                     fmt_time(p[0]["ours"]["p99"]),
                     fmt_time(p[0]["debian"]["p99"]))
+                c = p[0].get("ceiling")
+                if c and c.get("p99") is not None:
+                    extra += ", raw %s" % fmt_time(c["p99"])
             lines.append("  - %s: ours %.2f, Debian %.2f µs CPU/request "
                          "(ours÷Debian %.2f%s)%s" % (MODE_NAMES[mode], o, d,
                                                     o / d, vs_raw, extra))
