@@ -42,8 +42,9 @@ pub struct ConnShared {
     pub timeout: Cell<u32>,
     /// Set when the timeout changed, so the state machine recomputes its deadline.
     pub timeout_changed: Cell<bool>,
-    /// The state machine is running (`Connection::run`): what a callback
-    /// changes, the serving loop looks at when the run ends.
+    /// A callback runs inside the serving loop, which looks at the
+    /// connection again when it returns (`Connection::run`, the start
+    /// notification): what the callback changes needs no other notice.
     pub running: Cell<bool>,
     /// Storage for the union that MHD_get_connection_info returns a pointer to.
     pub info: InfoSlot,
@@ -106,8 +107,8 @@ impl ConnShared {
     }
 
     /// MHD_set_connection_option's timeout: the state machine restarts
-    /// the clock. Called outside a run (from the application's own loop),
-    /// the serving loop is told that a deadline moved.
+    /// the clock. Called outside `running` (from the application's own
+    /// loop, say), the serving loop is told that a deadline moved.
     pub fn set_timeout(&self, seconds: u32) {
         self.timeout.set(seconds);
         self.timeout_changed.set(true);

@@ -394,16 +394,13 @@ impl Worker {
             }
             Backend::Epoll(_) => self.wait_epoll(timeout_ms)?,
         };
-        let scanned = matches!(self.backend, Backend::Select);
-        self.after_wait(listen_ready, scanned);
+        self.after_wait(listen_ready);
         Ok(())
     }
 
     /// Work that follows every wait: handed-over connections, resumed
-    /// connections, accepting, timeouts (unless `scanned`: the select
-    /// backend checks them in `dispatch_sets`, which visits every
-    /// connection anyway).
-    fn after_wait(&mut self, listen_ready: bool, scanned: bool) {
+    /// connections, accepting, timeouts.
+    fn after_wait(&mut self, listen_ready: bool) {
         if self.ctx.is_shutting_down() {
             return;
         }
@@ -431,10 +428,11 @@ impl Worker {
         // (they have one-second resolution; visiting every connection more
         // often would only cost CPU), when its scan timer fires (or, without
         // one running, once SCAN_PERIOD has passed). The other loops wait
-        // exactly until the nearest deadline (and visit every connection
-        // each round anyway), so they scan every round.
+        // exactly until the nearest deadline, so they scan every round:
+        // external epoll here, select in `dispatch_sets` (which visits
+        // every connection anyway).
         let periodic = matches!(self.backend, Backend::Epoll(_)) && self.internal;
-        let due = if scanned {
+        let due = if self.watches() {
             false
         } else if !periodic {
             true
@@ -583,10 +581,10 @@ impl Worker {
         (max, fits)
     }
 
-    /// Serves what the sets say is ready, and checks every connection for
-    /// its timeout on the way (one pass instead of two: with many idle
-    /// connections these passes are a tenth of an external select loop's
-    /// CPU); returns whether the listening socket is readable.
+    /// Serves what the sets say is ready, and on the same pass runs the
+    /// timeout scan for the connections whose `due` time has come (one
+    /// pass instead of two); returns whether the listening socket is
+    /// readable.
     fn dispatch_sets(&mut self, r: &FdSet, w: &FdSet, e: &FdSet) -> bool {
         if r.contains(self.shared.wake.fd()) {
             self.shared.wake.drain();
@@ -641,12 +639,12 @@ impl Worker {
             if r.contains(ep.fd()) || !self.deferred.is_empty() {
                 return self.round(0);
             }
-            self.after_wait(false, false);
+            self.after_wait(false);
             return Ok(());
         }
         self.start_round();
         let listen_ready = self.dispatch_sets(r, w, e);
-        self.after_wait(listen_ready, true);
+        self.after_wait(listen_ready);
         Ok(())
     }
 
@@ -754,12 +752,11 @@ impl Worker {
         self.after_run(job.slot, job.first_flight);
     }
 
-    /// Files a connection that has just run by what it needs next.
+    /// Files a connection that has just run by what it needs next, and
+    /// brings its `Watch` up to date (whichever way `file` went).
     fn after_run(&mut self, slot: usize, first_flight: bool) {
         self.file(slot, first_flight);
-        if self.conns[slot].is_some() {
-            self.refresh(slot);
-        }
+        self.refresh(slot);
     }
 
     fn file(&mut self, slot: usize, first_flight: bool) {
@@ -950,7 +947,10 @@ impl Worker {
             }
         }
         if let Some(n) = self.ctx.cfg.notify_connection {
+            // A timeout set in this callback is seen below (`refresh`).
+            conn.shared.running.set(true);
             n.call(conn.shared.c_ptr(), conn.shared.socket_context_ptr(), true);
+            conn.shared.running.set(false);
         }
         if conn.starts_waiting() {
             if !self.first_read.now() {
