@@ -130,6 +130,8 @@ pub struct Connection {
 impl Connection {
     /// A connection for an accepted socket.
     pub fn new(fd: RawFd, addr: RawAddr, daemon_handle: CPtr, waker: Arc<WorkerShared>, ctx: &Ctx) -> Box<Connection> {
+        // Placeholders: `start` sets every per-connection field, for a new
+        // box as for a reused one.
         let shared = Box::new(ConnShared::new(fd, addr, daemon_handle, 0, waker.clone()));
         let mut c = Box::new(Connection {
             shared,

@@ -183,6 +183,14 @@ pub fn millis(d: Duration) -> i32 {
     d.as_millis().min(i32::MAX as u128) as i32
 }
 
+/// The earlier of two optional limits (None: no limit).
+pub fn earliest<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// What the passes of an application's select loop need of a connection
 /// (`fill_sets`, `wait_until_deadline`, `dispatch_sets`), kept in a dense
 /// list beside the boxed connections: with 1,000 connections idle, each
@@ -207,10 +215,7 @@ impl Watch {
 
     fn of(c: &Connection) -> Watch {
         let deadline = c.deadline();
-        let due = match (deadline, c.tls_release_due()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let due = earliest(deadline, c.tls_release_due());
         Watch { fd: c.fd(), interest: c.interest(), deadline, due }
     }
 }
@@ -523,9 +528,7 @@ impl Worker {
         }
         let mut nearest: Option<Tick> = None;
         let mut note = |i: Interest, d: Option<Tick>| {
-            if let Some(d) = d {
-                nearest = Some(nearest.map_or(d, |n: Tick| n.min(d)));
-            }
+            nearest = earliest(nearest, d);
             i.busy
         };
         // The list is stale for a connection whose timeout the application

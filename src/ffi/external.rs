@@ -6,7 +6,7 @@ use super::abi::*;
 use super::daemon::DaemonHandle;
 use super::guard::guard;
 use super::handles::daemon_ref;
-use crate::daemon::worker::Worker;
+use crate::daemon::worker::{self, Worker};
 use crate::daemon::{Daemon, ExternalError};
 use crate::sys::select::{self as sel, FdSet};
 use core::ffi::{c_int, c_uint, c_ulonglong};
@@ -115,12 +115,8 @@ pub unsafe extern "C" fn MHD_get_timeout(daemon: *mut MHD_Daemon, timeout: *mut 
 fn run_round(daemon: *mut MHD_Daemon, what: &str, wait: Option<Duration>) -> MHD_Result {
     let ok = on_loop(daemon, what, |d, w| {
         // Never wait past the nearest connection deadline.
-        let limit = w.own_wait_timeout();
-        let t = match (wait, limit) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        let ms = t.map_or(-1, crate::daemon::worker::millis);
+        let t = worker::earliest(wait, w.own_wait_timeout());
+        let ms = t.map_or(-1, worker::millis);
         match w.round(ms) {
             Ok(()) => true,
             Err(e) => {
