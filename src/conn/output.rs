@@ -31,8 +31,9 @@ const SENDFILE_MAX: usize = 128 * 1024;
 const CORK_MIN: u64 = 64 * 1024;
 /// Most slices given to one sendmsg call.
 const MAX_IOV: usize = 16;
-/// Buffer size for pipe bodies.
-const PIPE_BLOCK: usize = 16 * 1024;
+/// Block size for bodies copied through the output buffer that have no
+/// block size of their own (pipes, files over TLS, bodies sent chunked).
+const COPY_BLOCK: usize = 16 * 1024;
 
 pub enum Wrote {
     Some,
@@ -66,10 +67,11 @@ impl Reply {
             None => BodySize::Unknown,
         };
         let upgrade = resp.upgrade_hook().is_some();
+        let compat = resp.compat();
         // A 101 keeps the connection (for the application's protocol) and
         // says `Connection: Upgrade` unless the application set a Connection
         // header itself (design/UPGRADE.md).
-        let keep_alive = upgrade || (req.keep_alive && !early && !ctx.is_shutting_down());
+        let keep_alive = upgrade || (compat.keep_alive(req.keep_alive, req.keep_alive_token) && !early && !ctx.is_shutting_down());
         let extra: Option<(&[u8], &[u8])> = if upgrade && !resp.with_fields(|fs| fs.iter().any(|f| !f.footer && f.name().eq_ignore_ascii_case(b"connection"))) {
             Some((b"Connection", b"Upgrade"))
         } else {
@@ -81,7 +83,7 @@ impl Reply {
             let now = crate::sys::clock::wall_secs();
             Some(DATE.with(|d| *d.borrow_mut().get(now)))
         };
-        let key = HeadKey { status, version, head_request: req.is_head, keep_alive, size, date: date.is_some() };
+        let key = HeadKey { status, version, head_request: req.is_head, keep_alive, size, date: date.is_some(), compat };
         // The same response queued again: copy its head, with today's date.
         let cached = resp.with_cached_head(&key, |h| {
             out.extend_from_slice(&h.bytes);
@@ -93,7 +95,7 @@ impl Reply {
         let framing: Result<_, http1::reply::ReplyError> = match cached {
             Some(f) => Ok(f),
             None => resp.encode_and_cache(key, &mut out, |fs, out| {
-                let p = ReplyParams { status, version, head_request: req.is_head, keep_alive, body: size, date: date.as_ref().map(|d| &d[..]) };
+                let p = ReplyParams { status, version, head_request: req.is_head, keep_alive, body: size, date: date.as_ref().map(|d| &d[..]), compat };
                 let framing = http1::encode_head(&p, fs.iter().filter(|f| !f.footer).map(|f| (f.name(), f.value())).chain(extra), out)?;
                 // encode_head writes its Date right after the status line,
                 // unless the application set one (then it writes none).
@@ -103,6 +105,17 @@ impl Reply {
             }),
         };
         let Ok(framing) = framing else { return Err(out) };
+        // libmicrohttpd builds the head in the connection's memory pool,
+        // so a head larger than MHD_OPTION_CONNECTION_MEMORY_LIMIT cannot
+        // be sent: the connection closes without a reply, as there.
+        if out.len() > ctx.cfg.memory_limit {
+            ctx.log(&format!(
+                "The reply head ({} bytes) does not fit the connection's memory limit ({} bytes).",
+                out.len(),
+                ctx.cfg.memory_limit
+            ));
+            return Err(out);
+        }
         let source_done = framing.body == BodyFraming::None;
         Ok(Reply { resp, keep_alive: framing.keep_alive, framing: framing.body, out, out_pos: 0, pos: 0, source_done, sendfile, corked: false })
     }
@@ -140,18 +153,23 @@ impl Reply {
     }
 
     /// Whether the body goes out from where it lies (memory, or a file
-    /// through sendfile) rather than through the output buffer.
+    /// through sendfile) rather than through the output buffer. A body
+    /// sent chunked (the application's own `Transfer-Encoding: chunked` on
+    /// a response of known size) is copied through the buffer a block at a
+    /// time, framed like a generated one.
     fn is_direct(&self) -> bool {
+        let chunked = self.framing == BodyFraming::Chunked;
         match self.resp.body {
-            Body::Owned(_) | Body::Foreign(_) | Body::Iovec { .. } => true,
-            Body::File { .. } => self.sendfile,
+            Body::Owned(_) | Body::Foreign(_) | Body::Iovec { .. } => !chunked,
+            Body::File { .. } => self.sendfile && !chunked,
             Body::Reader { .. } | Body::Pipe { .. } => false,
             Body::Upgrade(_) => true,
         }
     }
 
-    /// Fills the output buffer from a generated body (callback or pipe) once
-    /// it has drained. Returns whether anything changed.
+    /// Fills the output buffer from a body that is not sent directly
+    /// (callback, pipe, a file over TLS, a body sent chunked) once it has
+    /// drained. Returns whether anything changed.
     pub fn produce(&mut self, _ctx: &Ctx) -> Result<bool, ()> {
         if self.out_pending() || self.source_done || self.is_direct() {
             return Ok(false);
@@ -161,11 +179,17 @@ impl Reply {
         let chunked = self.framing == BodyFraming::Chunked;
         let mut max = match &self.resp.body {
             Body::Reader { block_size, .. } => *block_size,
-            _ => PIPE_BLOCK,
+            _ => COPY_BLOCK,
         };
-        if let BodyFraming::Length(n) = self.framing {
-            let left = n - self.pos;
-            if left == 0 {
+        // Where the body ends, when that is known before the source says so.
+        let end = match (&self.framing, &self.resp.body) {
+            (BodyFraming::Length(n), _) => Some(*n),
+            (_, Body::Owned(_) | Body::Foreign(_) | Body::Iovec { .. } | Body::File { .. }) => self.resp.size(),
+            _ => None,
+        };
+        let left = end.map(|n| n.saturating_sub(self.pos));
+        if let Some(left) = left {
+            if left == 0 && !chunked {
                 self.source_done = true;
                 return Ok(true);
             }
@@ -173,21 +197,26 @@ impl Reply {
         }
         let start = if chunked { CHUNK_PREFIX } else { 0 };
         self.out.resize(start + max, 0);
+        let dst = &mut self.out[start..];
         let result = match &self.resp.body {
-            Body::Reader { reader, .. } => reader.read(self.pos, &mut self.out[start..]),
-            Body::Pipe { fd } => match sys::read(*fd, &mut self.out[start..]) {
+            _ if left == Some(0) => ReaderResult::EndOfStream,
+            Body::Reader { reader, .. } => reader.read(self.pos, dst),
+            Body::Pipe { fd } => match sys::read(*fd, dst) {
                 Ok(0) => ReaderResult::EndOfStream,
                 Ok(n) => ReaderResult::Data(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => ReaderResult::NotYet,
                 Err(_) => ReaderResult::Error,
             },
             // A file over TLS: read it, then encrypt.
-            Body::File { fd, offset, .. } => match sys::pread(*fd, &mut self.out[start..], offset + self.pos) {
+            Body::File { fd, offset, .. } => match sys::pread(*fd, dst, offset + self.pos) {
                 Ok(0) => ReaderResult::EndOfStream,
                 Ok(n) => ReaderResult::Data(n),
                 Err(_) => ReaderResult::Error,
             },
-            _ => ReaderResult::Error,
+            Body::Owned(v) => ReaderResult::Data(copy_from(std::iter::once(v.as_slice()), self.pos, dst)),
+            Body::Foreign(f) => ReaderResult::Data(copy_from(std::iter::once(f.as_slice()), self.pos, dst)),
+            Body::Iovec { parts, .. } => ReaderResult::Data(copy_from(parts.iter().map(|p| p.as_slice()), self.pos, dst)),
+            Body::Upgrade(_) => ReaderResult::Error,
         };
         match result {
             ReaderResult::Data(n) => {
@@ -319,5 +348,46 @@ impl Reply {
             self.out_pos = 0;
         }
         Ok(Wrote::Some)
+    }
+}
+
+/// Copies the bytes of `parts` (one body, in order) from offset `pos` into
+/// `dst`, as many as fit. Returns how many.
+fn copy_from<'a>(parts: impl Iterator<Item = &'a [u8]>, mut pos: u64, dst: &mut [u8]) -> usize {
+    let mut n = 0;
+    for p in parts {
+        if n == dst.len() {
+            break;
+        }
+        let len = p.len() as u64;
+        if pos >= len {
+            pos -= len;
+            continue;
+        }
+        let src = &p[pos as usize..];
+        pos = 0;
+        let k = src.len().min(dst.len() - n);
+        dst[n..n + k].copy_from_slice(&src[..k]);
+        n += k;
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copy_from;
+
+    #[test]
+    fn copy_from_parts() {
+        let parts: [&[u8]; 4] = [b"abc", b"", b"defg", b"h"];
+        let mut dst = [0u8; 3];
+        assert_eq!(copy_from(parts.iter().copied(), 0, &mut dst), 3);
+        assert_eq!(&dst, b"abc");
+        assert_eq!(copy_from(parts.iter().copied(), 2, &mut dst), 3);
+        assert_eq!(&dst, b"cde");
+        let mut big = [0u8; 16];
+        assert_eq!(copy_from(parts.iter().copied(), 4, &mut big), 4);
+        assert_eq!(&big[..4], b"efgh");
+        assert_eq!(copy_from(parts.iter().copied(), 8, &mut big), 0);
     }
 }

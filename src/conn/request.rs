@@ -46,6 +46,8 @@ pub struct Request {
     pub version: Option<Version>,
     pub is_head: bool,
     pub keep_alive: bool,
+    /// The client sent a `keep-alive` token (see `http1::Compat`).
+    pub keep_alive_token: bool,
     pub expect_continue: bool,
     pub wants_upgrade: bool,
     pub body: BodyIn,
@@ -74,6 +76,7 @@ impl Request {
         self.version = None;
         self.is_head = false;
         self.keep_alive = false;
+        self.keep_alive_token = false;
         self.expect_continue = false;
         self.wants_upgrade = false;
         self.method = None;
@@ -108,6 +111,7 @@ impl Request {
         self.version = Some(h.version);
         self.is_head = h.is_head();
         self.keep_alive = h.keep_alive;
+        self.keep_alive_token = h.keep_alive_token;
         self.expect_continue = h.expect_continue;
         self.wants_upgrade = h.wants_upgrade();
         self.body = match h.framing {

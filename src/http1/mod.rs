@@ -34,7 +34,7 @@ pub use self::cookie::{parse_cookies, Cookie};
 pub use self::date::DateCache;
 pub use self::reason::{reason_phrase, status_line_reason};
 pub use self::reply::{
-    encode_head, write_chunk_end, write_chunk_size, write_last_chunk, BodyFraming, BodySize,
+    encode_head, write_chunk_end, write_chunk_size, write_last_chunk, BodyFraming, BodySize, Compat,
     ReplyError, ReplyFraming, ReplyParams, CONTINUE_100,
 };
 pub use self::request::{

@@ -6,7 +6,7 @@
 //! connection must then follow. Layout:
 //!
 //! ```text
-//! HTTP/1.1 <code> <reason>           always 1.1, also to 1.0 clients
+//! HTTP/1.1 <code> <reason>           1.1 also to 1.0 clients; 1.0 with MHD_RF_HTTP_1_0_SERVER
 //! Date: <IMF-fixdate>                unless suppressed or the app set Date
 //! Connection: <close|Keep-Alive>[, app tokens]   see below
 //! <app headers in order>             minus Connection / Transfer-Encoding / Content-Length
@@ -14,7 +14,8 @@
 //! ```
 //!
 //! `Connection:` is `close` when the connection will close, `Keep-Alive` when
-//! an HTTP/1.0 connection stays open, nothing on a persistent 1.1 connection;
+//! an HTTP/1.0 connection stays open (or the response's flags ask for it:
+//! [`Compat`]), nothing on a persistent 1.1 connection;
 //! the app's own `Connection` tokens (minus `keep-alive`, with `close` moved
 //! first) are appended after `, ` — or form the whole value.
 //!
@@ -55,6 +56,39 @@ pub struct ReplyParams<'a> {
     /// The IMF-fixdate to send as `Date`, or `None` to send none
     /// (`MHD_USE_SUPPRESS_DATE_NO_CLOCK`).
     pub date: Option<&'a [u8]>,
+    /// What the response's flags (`MHD_set_response_options`) ask of the head.
+    pub compat: Compat,
+}
+
+/// The response flags that change the head (`enum MHD_ResponseFlags`).
+/// The keep-alive decision they imply is the caller's (it knows the
+/// request's `Connection` tokens): see [`Compat::keep_alive`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Compat {
+    /// `MHD_RF_HTTP_1_0_COMPATIBLE_STRICT`: no chunked encoding, no 1xx,
+    /// and the connection closes after the reply.
+    pub strict_http10: bool,
+    /// `MHD_RF_HTTP_1_0_SERVER`: the status line says `HTTP/1.0`, no
+    /// chunked encoding, no 1xx, and the connection persists only when the
+    /// client asked with a `keep-alive` token (then the head says so).
+    pub http10_server: bool,
+    /// `MHD_RF_SEND_KEEP_ALIVE_HEADER`: a persistent connection says
+    /// `Connection: Keep-Alive` also to HTTP/1.1 clients.
+    pub keep_alive_header: bool,
+}
+
+impl Compat {
+    /// Whether the connection may persist under these flags, given the
+    /// client's intent (`RequestHead::keep_alive`) and whether it sent a
+    /// `keep-alive` token: an HTTP/1.0 server keeps only connections whose
+    /// client asked with that token, as HTTP/1.0 clients must.
+    pub fn keep_alive(&self, client: bool, keep_alive_token: bool) -> bool {
+        client && !self.strict_http10 && (!self.http10_server || keep_alive_token)
+    }
+
+    fn no_chunked(&self) -> bool {
+        self.strict_http10 || self.http10_server
+    }
 }
 
 /// How the body bytes that follow the head must be written.
@@ -84,7 +118,7 @@ pub struct ReplyFraming {
 pub enum ReplyError {
     /// Status below 100 or above 999 ("HTTP requires three digits").
     BadStatus,
-    /// 1xx to an HTTP/1.0 client.
+    /// 1xx to an HTTP/1.0 client, or with an HTTP/1.0 response flag.
     InformationalToHttp10,
 }
 
@@ -103,7 +137,7 @@ where
         return Err(ReplyError::BadStatus);
     }
     let informational = p.status < 200;
-    if informational && p.version == Version::Http10 {
+    if informational && (p.version == Version::Http10 || p.compat.no_chunked()) {
         return Err(ReplyError::InformationalToHttp10);
     }
     let headers = headers.into_iter();
@@ -132,12 +166,13 @@ where
     // Framing decision.
     let no_body_status = informational || p.status == 204;
     let v11 = p.version == Version::Http11;
+    let may_chunk = v11 && !p.compat.no_chunked();
     let (wire, mut keep_alive) = if no_body_status {
         (Wire::Nothing, p.keep_alive)
     } else {
         match p.body {
-            BodySize::Known(n) if !(app_chunked && v11) => (Wire::Length(n), p.keep_alive),
-            _ if v11 => (Wire::Chunked, p.keep_alive),
+            BodySize::Known(n) if !(app_chunked && may_chunk) => (Wire::Length(n), p.keep_alive),
+            _ if may_chunk => (Wire::Chunked, p.keep_alive),
             _ => (Wire::Close, false),
         }
     };
@@ -146,7 +181,7 @@ where
     }
 
     // Status line.
-    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(if p.compat.http10_server { b"HTTP/1.0 " } else { b"HTTP/1.1 " });
     push_u64(out, u64::from(p.status));
     out.push(b' ');
     out.extend_from_slice(status_line_reason(p.status).as_bytes());
@@ -161,7 +196,7 @@ where
     // Connection.
     let lib: &[u8] = if !keep_alive {
         b"close"
-    } else if !v11 {
+    } else if !v11 || p.compat.http10_server || p.compat.keep_alive_header {
         b"Keep-Alive"
     } else {
         b""
@@ -300,7 +335,7 @@ mod tests {
         body: BodySize,
         hs: &[(&str, &str)],
     ) -> (String, ReplyFraming) {
-        let p = ReplyParams { status, version, head_request: head, keep_alive: ka, body, date: Some(DATE) };
+        let p = ReplyParams { status, version, head_request: head, keep_alive: ka, body, date: Some(DATE), compat: Compat::default() };
         let mut out = Vec::new();
         let f = encode_head(&p, hs.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())), &mut out).unwrap();
         (String::from_utf8(out).unwrap(), f)
@@ -455,7 +490,7 @@ mod tests {
 
     #[test]
     fn refusals_and_no_date() {
-        let p = ReplyParams { status: 99, version: Http11, head_request: false, keep_alive: true, body: Known(0), date: None };
+        let p = ReplyParams { status: 99, version: Http11, head_request: false, keep_alive: true, body: Known(0), date: None, compat: Compat::default() };
         let mut out = Vec::new();
         assert_eq!(encode_head(&p, core::iter::empty(), &mut out), Err(ReplyError::BadStatus));
         let p = ReplyParams { status: 1000, ..p };
@@ -470,6 +505,49 @@ mod tests {
         out.clear();
         encode_head(&p, core::iter::empty(), &mut out).unwrap();
         assert_eq!(out, b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 117\r\n\r\n");
+    }
+
+    fn enc_with(c: Compat, version: Version, ka: bool, body: BodySize, hs: &[(&str, &str)]) -> (String, ReplyFraming) {
+        let p = ReplyParams { status: 200, version, head_request: false, keep_alive: ka, body, date: Some(DATE), compat: c };
+        let mut out = Vec::new();
+        let f = encode_head(&p, hs.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())), &mut out).unwrap();
+        (String::from_utf8(out).unwrap(), f)
+    }
+
+    // The response flags, as Debian's 0.9.75 answered (capi-tests/test_response_flags.c).
+    #[test]
+    fn response_flags() {
+        let strict = Compat { strict_http10: true, ..Compat::default() };
+        let server10 = Compat { http10_server: true, ..Compat::default() };
+        let ka_hdr = Compat { keep_alive_header: true, ..Compat::default() };
+        // Who keeps the connection: (client intent, keep-alive token).
+        assert!(Compat::default().keep_alive(true, false));
+        assert!(!strict.keep_alive(true, true));
+        assert!(!server10.keep_alive(true, false), "1.1 client without the token");
+        assert!(server10.keep_alive(true, true));
+        assert!(!server10.keep_alive(false, true), "the token with close");
+        assert!(ka_hdr.keep_alive(true, false));
+        // The head.
+        assert_eq!(
+            enc_with(server10, Http11, true, Known(5), &[]),
+            (format!("HTTP/1.0 200 OK\r\n{D}Connection: Keep-Alive\r\nContent-Length: 5\r\n\r\n"), fr(BodyFraming::Length(5), true))
+        );
+        assert_eq!(
+            enc_with(ka_hdr, Http11, true, Known(5), &[]).0,
+            format!("HTTP/1.1 200 OK\r\n{D}Connection: Keep-Alive\r\nContent-Length: 5\r\n\r\n")
+        );
+        assert_eq!(
+            enc_with(strict, Http11, false, Known(5), &[]).0,
+            format!("HTTP/1.1 200 OK\r\n{D}Connection: close\r\nContent-Length: 5\r\n\r\n")
+        );
+        // No chunks under either HTTP/1.0 flag: an unknown size ends with the close,
+        // the application's chunked header yields to the length.
+        for c in [strict, server10] {
+            assert_eq!(enc_with(c, Http11, true, Unknown, &[]).1, fr(BodyFraming::CloseDelimited, false));
+            assert_eq!(enc_with(c, Http11, true, Known(5), &[("Transfer-Encoding", "chunked")]).1, fr(BodyFraming::Length(5), true));
+            let p = ReplyParams { status: 100, version: Http11, head_request: false, keep_alive: true, body: Known(0), date: None, compat: c };
+            assert_eq!(encode_head(&p, core::iter::empty(), &mut Vec::new()), Err(ReplyError::InformationalToHttp10));
+        }
     }
 
     #[test]

@@ -217,6 +217,9 @@ pub struct RequestHead {
     /// The client's keep-alive intent after RFC 9112 §9.3 (`Connection`
     /// tokens) and §6.1 (HTTP/1.0 with Transfer-Encoding closes).
     pub keep_alive: bool,
+    /// A `Connection` field carries the `keep-alive` token (what an
+    /// HTTP/1.0 server needs to keep the connection: `Compat::keep_alive`).
+    pub keep_alive_token: bool,
     /// `Expect: 100-continue` on HTTP/1.1.
     pub expect_continue: bool,
     /// An `Upgrade` field is present.
@@ -239,6 +242,7 @@ impl Default for RequestHead {
             version: Version::Http11,
             framing: Framing::None,
             keep_alive: false,
+            keep_alive_token: false,
             expect_continue: false,
             has_upgrade: false,
             connection_upgrade: false,
@@ -492,6 +496,7 @@ fn semantics(buf: &[u8], opts: ParseOptions, out: &mut RequestHead) -> Result<()
     } else if let Some(n) = cl {
         out.framing = if n == 0 { Framing::None } else { Framing::Length(n) };
     }
+    out.keep_alive_token = ka;
     out.keep_alive = if close {
         false
     } else if v11 {

@@ -6,7 +6,7 @@
 use crate::ffi::foreign::ForeignBytes;
 use crate::ffi::hooks::{ContentReader, FreeCallback, UpgradeHook};
 use std::os::fd::RawFd;
-use crate::http1::{BodySize, ReplyFraming, Version};
+use crate::http1::{BodySize, Compat, ReplyFraming, Version};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -88,6 +88,8 @@ pub struct HeadKey {
     pub size: BodySize,
     /// The library writes a Date header (its value is patched in per reply).
     pub date: bool,
+    /// The response's flags as they were when the head was encoded.
+    pub compat: Compat,
 }
 
 /// A response queued on many requests encodes to the same head every
@@ -144,6 +146,16 @@ impl Response {
 
     pub fn flags(&self) -> u32 {
         self.flags.load(Ordering::Relaxed)
+    }
+
+    /// What the flags ask of the reply head.
+    pub fn compat(&self) -> Compat {
+        let f = self.flags();
+        Compat {
+            strict_http10: f & flags::HTTP_VERSION_1_0_ONLY != 0,
+            http10_server: f & flags::HTTP_VERSION_1_0_RESPONSE != 0,
+            keep_alive_header: f & flags::SEND_KEEP_ALIVE_HEADER != 0,
+        }
     }
 
     pub fn set_flags(&self, f: u32) {
@@ -268,7 +280,7 @@ mod tests {
     #[test]
     fn cached_head_is_dropped_when_the_fields_change() {
         let r = Response::new(Body::Owned(b"hi".to_vec()));
-        let key = HeadKey { status: 200, version: Version::Http11, head_request: false, keep_alive: true, size: BodySize::Known(2), date: false };
+        let key = HeadKey { status: 200, version: Version::Http11, head_request: false, keep_alive: true, size: BodySize::Known(2), date: false, compat: Compat::default() };
         let framing = ReplyFraming { body: crate::http1::BodyFraming::Length(2), keep_alive: true };
         let enc = |fs: &[Field], out: &mut Vec<u8>| -> Result<_, ()> {
             out.extend_from_slice(format!("HEAD {}", fs.len()).as_bytes());
