@@ -44,7 +44,7 @@
 #define CRD_PSK 4
 
 static char *pem_chain, *pem_key, *pem_key_enc, *pem_client_ca,
-            *pem_dh;
+            *pem_dh, *pem_nosign, *pem_nosign_key;
 static char path_ca[512], path_client[512], path_client_key[512],
             path_rogue[512], path_rogue_key[512];
 
@@ -285,6 +285,7 @@ struct tls_opts
   int max_tls12;               /* offer TLS 1.2 only */
   int min_tls13;               /* offer TLS 1.3 only */
   const char *ciphers;         /* TLS 1.2 cipher list */
+  int no_verify;               /* accept any server certificate */
   int alpn;                    /* offer ALPN http/1.1 */
   const char *then;            /* a second request, in a record of its own
                                   written right after the first */
@@ -341,7 +342,9 @@ tls_request (uint16_t port, const struct tls_opts *o, const char *req,
     SSL_CTX_set_max_proto_version (ctx, TLS1_2_VERSION);
   if (NULL != o->ciphers)
     SETUP_CHECK (1 == SSL_CTX_set_cipher_list (ctx, o->ciphers));
-  if (NULL != o->psk_identity)
+  if (o->no_verify)
+    SSL_CTX_set_verify (ctx, SSL_VERIFY_NONE, NULL);
+  else if (NULL != o->psk_identity)
   {
     psk_opts = o;
     SSL_CTX_set_psk_client_callback (ctx, psk_client_cb);
@@ -1043,6 +1046,43 @@ case_idle_memory (void)
     idle_memory ("/sleep", IDLE_BLOCKED_CONNS, IDLE_BLOCKED_KIB_MAX);
 }
 
+/* A certificate whose key usage lacks digitalSignature (keyEncipherment
+ * only, as libmicrohttpd's own test certificate): GnuTLS serves it with
+ * the RSA key exchange over TLS 1.2, so clients that check key usage
+ * (GnuTLS, browsers) accept the server; ours must too. */
+static void
+case_no_signature_cert (void)
+{
+  struct MHD_Daemon *d;
+  struct tls_opts o;
+  struct tls_res r;
+  memset (&o, 0, sizeof (o));
+  o.no_verify = 1;
+  logs_reset ();
+  d = START_TLS (MHD_OPTION_HTTPS_MEM_KEY, pem_nosign_key,
+                 MHD_OPTION_HTTPS_MEM_CERT, pem_nosign, MHD_OPTION_END);
+  CHECK_MSG (NULL != d, "daemon: %s", logs.text);
+  if (NULL == d)
+    return;
+  if (! test_is_reference ())
+    CHECK_MSG (logs_contain ("does not allow signatures"),
+               "no log line about the certificate: %s", logs.text);
+  tls_request (test_daemon_port (d), &o, REQ_CLOSE, &r);
+  CHECK_INT (200, r.status);
+  CHECK_STR ("TLSv1.2", r.version);
+  /* OpenSSL names the RSA key exchange's suites without a kx prefix */
+  CHECK_MSG (NULL == strstr (r.cipher, "DHE"), "cipher %s", r.cipher);
+  buf_free (&r.body);
+  /* AES256-SHA, what libmicrohttpd's own HTTPS tests ask for */
+  o.ciphers = "AES256-SHA";
+  o.max_tls12 = 1;
+  tls_request (test_daemon_port (d), &o, REQ_CLOSE, &r);
+  CHECK_INT (200, r.status);
+  CHECK_STR ("AES256-SHA", r.cipher);
+  buf_free (&r.body);
+  test_stop_daemon (d);
+}
+
 static void
 per_mode (void)
 {
@@ -1054,6 +1094,7 @@ per_mode (void)
   case_psk ();
   case_bad_clients ();
   case_options ();
+  case_no_signature_cert ();
 }
 
 int
@@ -1084,6 +1125,8 @@ main (void)
   pem_key_enc = test_slurp (CAPI_TLS_DIR, "server-enc.key");
   pem_client_ca = test_slurp (CAPI_TLS_DIR, "client-ca.pem");
   pem_dh = test_slurp (CAPI_TLS_DIR, "dh.pem");
+  pem_nosign = test_slurp (CAPI_TLS_DIR, "server-nosign.pem");
+  pem_nosign_key = test_slurp (CAPI_TLS_DIR, "server-nosign.key");
   snprintf (path_ca, sizeof (path_ca), "%s/ca.pem", CAPI_TLS_DIR);
   snprintf (path_client, sizeof (path_client), "%s/client.pem", CAPI_TLS_DIR);
   snprintf (path_client_key, sizeof (path_client_key), "%s/client.key",

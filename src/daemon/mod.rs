@@ -325,7 +325,7 @@ pub fn start(mut cfg: Config, c_handle: CPtr) -> Result<Daemon, ()> {
     }
     cfg.poller = choose_poller(cfg.flags);
     let tls = if cfg.has(flag::TLS) {
-        match crate::tls::TlsContext::new(&cfg.tls) {
+        match crate::tls::TlsContext::new(&cfg.tls, &mut |m| log_with(&cfg, m)) {
             Ok(t) => Some(t),
             Err(msg) => {
                 log_with(&cfg, &msg);

@@ -15,7 +15,8 @@ use openssl::ssl::{
 };
 use openssl::stack::Stack;
 use openssl::x509::store::X509StoreBuilder;
-use openssl::x509::{X509Name, X509};
+use openssl::pkey::Id;
+use openssl::x509::{X509KeyUsage, X509Name, X509};
 use std::sync::OnceLock;
 
 /// GnuTLS's `gnutls_credentials_type_t` values (MHD_OPTION_HTTPS_CRED_TYPE).
@@ -134,7 +135,9 @@ fn e(what: &str) -> impl FnOnce(ErrorStack) -> String + '_ {
 }
 
 impl TlsContext {
-    pub fn new(o: &TlsOptions) -> Result<TlsContext, String> {
+    /// The context for these options. `note` receives what the daemon's
+    /// log should say about a setting that works but not as asked.
+    pub fn new(o: &TlsOptions, note: &mut dyn FnMut(&str)) -> Result<TlsContext, String> {
         let psk_mode = match o.cred_type {
             GNUTLS_CRD_CERTIFICATE => false,
             GNUTLS_CRD_PSK => true,
@@ -196,6 +199,10 @@ impl TlsContext {
                 }
                 b.set_private_key(&key).map_err(e("MHD_OPTION_HTTPS_MEM_KEY"))?;
                 b.check_private_key().map_err(e("the key does not match the certificate"))?;
+                let may_sign = leaf.key_usage().is_none_or(|u| u.contains(X509KeyUsage::DIGITAL_SIGNATURE));
+                if !may_sign && key.id() == Id::RSA {
+                    no_signature(&mut b, o, &prio, note)?;
+                }
             }
             _ if psk_mode => {}
             _ => return Err("MHD_USE_TLS needs MHD_OPTION_HTTPS_MEM_KEY and MHD_OPTION_HTTPS_MEM_CERT".into()),
@@ -237,7 +244,31 @@ impl TlsContext {
         }
         Ok(TlsContext { ctx: b.build() })
     }
+}
 
+/// A certificate whose key usage lacks digitalSignature may not sign, and
+/// clients that check (GnuTLS, recent browsers) refuse a server that signs
+/// with it anyway, which every forward-secret exchange and TLS 1.3 need.
+/// GnuTLS (libmicrohttpd's library) then serves such a certificate with
+/// the RSA key exchange over TLS 1.2: so do we, when the priorities allow
+/// it or none were given.
+fn no_signature(b: &mut SslContextBuilder, o: &TlsOptions, prio: &priorities::Settings, note: &mut dyn FnMut(&str)) -> Result<(), String> {
+    let rsa_only = match &o.priorities {
+        None => priorities::parse(priorities::DEFAULT_NO_SIGNATURE, false)?.rsa_kx_list,
+        Some(_) => prio.rsa_kx_list.clone(),
+    };
+    if rsa_only.is_empty() || !prio.tls12 && o.priorities.is_some() {
+        note("MHD_OPTION_HTTPS_MEM_CERT: the certificate's key usage does not allow signatures, and MHD_OPTION_HTTPS_PRIORITIES leaves no TLS 1.2 RSA key exchange: clients that check key usage will refuse the handshake");
+        return Ok(());
+    }
+    b.set_max_proto_version(Some(SslVersion::TLS1_2)).map_err(e("TLS context"))?;
+    b.set_min_proto_version(Some(SslVersion::TLS1_2)).map_err(e("TLS context"))?;
+    b.set_cipher_list(&rsa_only).map_err(e("TLS context"))?;
+    note("MHD_OPTION_HTTPS_MEM_CERT: the certificate's key usage does not allow signatures: only TLS 1.2 with the RSA key exchange (no forward secrecy) is offered; a certificate with digitalSignature allows TLS 1.3");
+    Ok(())
+}
+
+impl TlsContext {
     /// A new session for one connection.
     pub fn session(&self) -> Result<Ssl, String> {
         Ssl::new(&self.ctx).map_err(|e| format!("TLS session: {e}"))

@@ -165,6 +165,9 @@ pub struct Settings {
     pub tls13: bool,
     /// `SSL_CTX_set_cipher_list` (TLS 1.2).
     pub cipher_list: String,
+    /// The part of `cipher_list` with the RSA key exchange: all that a
+    /// certificate whose key may not sign can serve (`TlsContext::new`).
+    pub rsa_kx_list: String,
     /// `SSL_CTX_set_ciphersuites` (TLS 1.3).
     pub ciphersuites: String,
     /// `SSL_CTX_set1_groups_list`, when the string restricts groups.
@@ -188,6 +191,13 @@ fn toggle<T: PartialEq + Copy>(v: &mut Vec<T>, x: T, on: bool) {
 /// (no forward secrecy, LUCKY13); an application that needs them for old
 /// clients writes `NORMAL` explicitly.
 pub const DEFAULT: &str = "PFS:-AES-128-CBC:-AES-256-CBC";
+
+/// The default for a certificate whose key may not sign (its key usage
+/// lacks digitalSignature): no forward-secret exchange can use it, so what
+/// GnuTLS's NORMAL (0.9.75's default) offers with it: the RSA key
+/// exchange, CBC suites included (clients limited to those are why such
+/// certificates still exist).
+pub const DEFAULT_NO_SIGNATURE: &str = "NORMAL";
 
 /// Parses a GnuTLS priority string. `psk`: the daemon uses PSK
 /// credentials (MHD_OPTION_HTTPS_CRED_TYPE = GNUTLS_CRD_PSK), so the
@@ -337,8 +347,10 @@ pub fn parse(s: &str, psk: bool) -> Result<Settings, String> {
     }
     // TLS 1.2 cipher list: every (key exchange, cipher, MAC) the string allows.
     let mut list = Vec::new();
+    let mut rsa_kx_list = Vec::new();
     for c in &ciphers {
         for k in &kx {
+            let start = list.len();
             if c.aead() {
                 if macs.contains(&Mac::Aead) {
                     list.push(format!("{}+{}", k.alias(), c.alias()));
@@ -347,6 +359,9 @@ pub fn parse(s: &str, psk: bool) -> Result<Settings, String> {
                 for m in macs.iter().filter(|m| **m != Mac::Aead) {
                     list.push(format!("{}+{}+{}", k.alias(), c.alias(), m.alias()));
                 }
+            }
+            if *k == Kx::Rsa {
+                rsa_kx_list.extend_from_slice(&list[start..]);
             }
         }
     }
@@ -368,6 +383,7 @@ pub fn parse(s: &str, psk: bool) -> Result<Settings, String> {
         tls12,
         tls13,
         cipher_list: list.join(":"),
+        rsa_kx_list: rsa_kx_list.join(":"),
         ciphersuites: suites.join(":"),
         groups: groups.map(|g| g.join(":")),
         no_tickets,
@@ -385,6 +401,17 @@ mod tests {
         assert!(s.cipher_list.starts_with("kECDHE+aECDSA+AES256+AESGCM"));
         assert!(s.ciphersuites.starts_with("TLS_AES_256_GCM_SHA384"));
         assert_eq!(s.groups, None);
+    }
+
+    #[test]
+    fn rsa_key_exchange_part() {
+        assert_eq!(parse(DEFAULT, false).unwrap().rsa_kx_list, "");
+        let s = parse(DEFAULT_NO_SIGNATURE, false).unwrap();
+        let rsa: Vec<&str> = s.rsa_kx_list.split(':').collect();
+        assert!(rsa.iter().all(|c| c.starts_with("kRSA+aRSA+") && s.cipher_list.split(':').any(|x| x == *c)));
+        // AES256-SHA, what libmicrohttpd's own tests ask for.
+        assert!(rsa.contains(&"kRSA+aRSA+AES256+SHA1"));
+        assert!(rsa.contains(&"kRSA+aRSA+AES256+AESGCM"));
     }
 
     #[test]
