@@ -203,6 +203,13 @@ fault:
 check: deps build
 	@MAKE="$(MAKE)" CARGO="$(CARGO)" sh capi-tests/check-all.sh
 
+# libmicrohttpd 0.9.75's own curl tests, built from Debian's source against
+# Debian's library, run with it and with ours (capi-tests/upstream_suite.sh;
+# fetches the source from deb.debian.org into build/upstream).
+.PHONY: check-upstream
+check-upstream: deps build
+	@sh capi-tests/upstream_suite.sh
+
 # Only the C tests against Debian's libmicrohttpd (the reference run).
 check-reference: deps
 	$(MAKE) -C capi-tests BINDIR=$(CURDIR)/$(BUILD)/capi-ref

@@ -1,0 +1,97 @@
+#!/bin/sh
+# make check-upstream: libmicrohttpd 0.9.75's own curl test programs
+# (src/testcurl and src/testcurl/https of its source), built once against
+# Debian's library and run twice: with it, and with ours put in front by
+# LD_LIBRARY_PATH, the way a program built for Debian's library meets ours.
+# The source (LGPL) is fetched from Debian's archive into build/upstream and
+# never committed. Needs libcurl's and GnuTLS's dev packages (the tests'
+# TLS clients use GnuTLS). Last line: "N passed, M failed", where a test
+# passes when ours ends it as Debian's does (or as listed in known()).
+# Without the network the run is skipped ("0 passed, 0 failed", status 0).
+set -u
+ROOT=$(pwd)
+B=$ROOT/build/upstream
+V=0.9.75
+TARBALL=libmicrohttpd_$V.orig.tar.xz
+SHA256=796e7e217a4802679fcac667a4e98501c53185dcf50ca0583870e84192620131
+URL=http://deb.debian.org/debian/pool/main/libm/libmicrohttpd/$TARBALL
+OURS=$ROOT/build
+REF=/usr/lib/x86_64-linux-gnu
+SRC=$B/libmicrohttpd-$V
+
+# Where ours knowingly fails a test Debian's passes: the test, and why.
+known() {
+  case $1 in
+    test_https_sni) echo "MHD_OPTION_HTTPS_CERT_CALLBACK takes GnuTLS callbacks (refused at start: src/tls/README.md)";;
+    test_tls_options) echo "asks for TLS 1.0 and 1.1, which are not offered (src/tls/README.md)";;
+    *) return 1;;
+  esac
+}
+
+missing=""
+pkg-config --exists gnutls 2>/dev/null || missing="$missing libgnutls28-dev"
+command -v curl-config >/dev/null 2>&1 || missing="$missing libcurl4-openssl-dev"
+command -v xz >/dev/null 2>&1 || missing="$missing xz-utils"
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "upstream: installing$missing"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null || exit 1
+  else
+    echo "upstream: missing packages:$missing"
+    echo "          run: sudo apt-get install -y$missing"
+    exit 1
+  fi
+fi
+
+mkdir -p "$B"
+if [ ! -f "$B/$TARBALL" ]; then
+  if ! curl -fsS --max-time 120 -o "$B/$TARBALL.part" "$URL"; then
+    echo "SKIP upstream: cannot fetch $URL"
+    echo "0 passed, 0 failed"
+    exit 0
+  fi
+  mv "$B/$TARBALL.part" "$B/$TARBALL"
+fi
+echo "$SHA256  $B/$TARBALL" | sha256sum -c --quiet - || { echo "upstream: $TARBALL: checksum mismatch"; exit 1; }
+if [ ! -f "$SRC/.built" ]; then
+  rm -rf "$SRC"
+  tar -C "$B" -xf "$B/$TARBALL" || exit 1
+  echo "upstream: building libmicrohttpd $V's tests (log: $B/build.log)"
+  ( cd "$SRC" && ./configure --disable-doc --disable-examples &&
+    make -j"$(nproc)" && make -j"$(nproc)" -C src/testcurl check TESTS= &&
+    make -j"$(nproc)" -C src/testcurl/https check TESTS= ) >"$B/build.log" 2>&1 ||
+    { echo "upstream: build failed, see $B/build.log"; exit 1; }
+  touch "$SRC/.built"
+fi
+
+# The programs libtool left in .libs link libmicrohttpd.so.12 without a
+# run path: LD_LIBRARY_PATH picks the library.
+run() { # dir lib -> "name rc" lines
+  for t in "$1"/.libs/test_*; do
+    [ -x "$t" ] || continue
+    n=$(basename "$t")
+    ( cd "$1" && LD_LIBRARY_PATH=$2 timeout 120 "$t" >"$B/log/$n.$3.log" 2>&1 )
+    echo "$n $?"
+  done
+}
+mkdir -p "$B/log"
+same=0; differ=0
+for dir in "$SRC/src/testcurl" "$SRC/src/testcurl/https"; do
+  run "$dir" "$REF" ref >"$B/ref.txt"
+  run "$dir" "$OURS" ours >"$B/ours.txt"
+  while read -r n rc_ref; do
+    rc_ours=$(awk -v n="$n" '$1 == n { print $2 }' "$B/ours.txt")
+    if [ "$rc_ref" = "$rc_ours" ]; then
+      same=$((same + 1))
+      printf '%-42s Debian %-3s ours %-3s\n' "$n" "$rc_ref" "$rc_ours"
+    elif why=$(known "$n"); then
+      same=$((same + 1))
+      printf '%-42s Debian %-3s ours %-3s known: %s\n' "$n" "$rc_ref" "$rc_ours" "$why"
+    else
+      differ=$((differ + 1))
+      printf '%-42s Debian %-3s ours %-3s DIFFERS (log: %s)\n' "$n" "$rc_ref" "$rc_ours" "$B/log/$n.ours.log"
+    fi
+  done <"$B/ref.txt"
+done
+echo "$same passed, $differ failed"
+[ "$differ" = 0 ]
