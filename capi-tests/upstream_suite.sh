@@ -28,20 +28,7 @@ known() {
   esac
 }
 
-missing=""
-pkg-config --exists gnutls 2>/dev/null || missing="$missing libgnutls28-dev"
-command -v curl-config >/dev/null 2>&1 || missing="$missing libcurl4-openssl-dev"
-command -v xz >/dev/null 2>&1 || missing="$missing xz-utils"
-if [ -n "$missing" ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "upstream: installing$missing"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null || exit 1
-  else
-    echo "upstream: missing packages:$missing"
-    echo "          run: sudo apt-get install -y$missing"
-    exit 1
-  fi
-fi
+sh bench/need.sh libgnutls28-dev:pc=gnutls libcurl4-openssl-dev:curl-config xz-utils:xz || exit 1
 
 mkdir -p "$B"
 if [ ! -f "$B/$TARBALL" ]; then
