@@ -203,7 +203,7 @@ fault:
 check: deps build
 	@MAKE="$(MAKE)" CARGO="$(CARGO)" sh capi-tests/check-all.sh
 
-# libmicrohttpd 0.9.75's own curl tests, built from Debian's source against
+# libmicrohttpd 0.9.75's own tests, built from Debian's source against
 # Debian's library, run with it and with ours (capi-tests/upstream_suite.sh;
 # fetches the source from deb.debian.org into build/upstream).
 .PHONY: check-upstream

@@ -93,7 +93,7 @@ ${PYTHON:-python3} capi-tests/examples_check.py >build/check-examples-run.log 2>
 grep -E '^(FAIL|XFAIL|run )' build/check-examples-run.log | head -40
 tally examples-run build/check-examples-run.log $rc
 
-# libmicrohttpd 0.9.75's own curl tests, built against Debian's library,
+# libmicrohttpd 0.9.75's own tests, built against Debian's library,
 # ending the same with ours as with Debian's (capi-tests/upstream_suite.sh).
 sh capi-tests/upstream_suite.sh >build/check-upstream.log 2>&1; rc=$?
 grep -E 'DIFFERS|SKIP|upstream:' build/check-upstream.log | head -20

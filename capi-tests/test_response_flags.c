@@ -9,7 +9,10 @@
  *    goes out chunked with the footers as trailers;
  *  - a reply head larger than MHD_OPTION_CONNECTION_MEMORY_LIMIT: the
  *    connection closes without a reply, as libmicrohttpd's (which builds
- *    the head in the connection's memory pool). */
+ *    the head in the connection's memory pool);
+ *  - the Connection header as MHD_add/del_response_header keep it: one
+ *    field, first, tokens joined by ", ", "close" first, "keep-alive"
+ *    dropped, deletion by token; a second Date replaces the first. */
 #include "common.h"
 #include <unistd.h>
 
@@ -87,6 +90,14 @@ make_response (const char *url)
     CHECK_INT (MHD_YES, MHD_add_response_header (r, "Transfer-Encoding",
                                                  "chunked"));
     CHECK_INT (MHD_YES, MHD_add_response_footer (r, "X-Foot", "yes"));
+  }
+  else if (0 == strcmp (url, "/conn-tokens"))
+  {
+    r = MHD_create_response_from_buffer (5, (void *) "hello",
+                                         MHD_RESPMEM_PERSISTENT);
+    CHECK_INT (MHD_YES, MHD_add_response_header (r, "X-A", "1"));
+    CHECK_INT (MHD_YES, MHD_add_response_header (r, "Connection", "x-token"));
+    CHECK_INT (MHD_YES, MHD_add_response_header (r, "Connection", "close"));
   }
   else if (0 == strncmp (url, "/big/", 5))
   {
@@ -384,6 +395,78 @@ part_head_limit (void)
   test_stop_daemon (d);
 }
 
+static enum MHD_Result
+first_header (void *cls, enum MHD_ValueKind kind, const char *key,
+              const char *value)
+{
+  (void) kind;
+  (void) value;
+  snprintf ((char *) cls, 64, "%s", key);
+  return MHD_NO; /* the first one only */
+}
+
+static void
+check_connection_value (struct MHD_Response *r, const char *expect, int line)
+{
+  const char *v = MHD_get_response_header (r, "Connection");
+  if ((NULL == expect) != (NULL == v)
+      || ((NULL != v) && (0 != strcmp (expect, v))))
+    test_fail (__FILE__, line, "Connection: \"%s\", expected \"%s\"",
+               v ? v : "(none)", expect ? expect : "(none)");
+}
+
+static void
+part_connection_header (uint16_t port)
+{
+  struct MHD_Response *r = MHD_create_response_from_buffer (
+    0, (void *) "", MHD_RESPMEM_PERSISTENT);
+  char first[64] = "";
+  struct http_resp hr;
+  int closed = 0;
+  const char *req = "GET /conn-tokens HTTP/1.1\r\nHost: x\r\n\r\n";
+  CHECK_INT (MHD_YES, MHD_add_response_header (r, "X-Before", "1"));
+  CHECK_INT (MHD_YES, MHD_add_response_header (r, "Connection", "a,b ,  c"));
+  check_connection_value (r, "a, b, c", __LINE__);
+  CHECK_INT (MHD_YES, MHD_add_response_header (r, "connection",
+                                               "d, close, keep-alive"));
+  check_connection_value (r, "close, a, b, c, d", __LINE__);
+  CHECK_INT (MHD_YES, MHD_add_response_header (r, "Connection", "CLOSE"));
+  check_connection_value (r, "close, a, b, c, d", __LINE__);
+  /* the one Connection field comes first */
+  CHECK_INT (1, MHD_get_response_headers (r, &first_header, first));
+  CHECK_STR ("Connection", first);
+  /* nothing but keep-alive, or nothing at all: refused, unchanged */
+  CHECK_INT (MHD_NO, MHD_add_response_header (r, "Connection", "keep-alive"));
+  CHECK_INT (MHD_NO, MHD_add_response_header (r, "Connection", " , ,"));
+  check_connection_value (r, "close, a, b, c, d", __LINE__);
+  /* deletion by token, case-insensitive; unknown tokens only: MHD_NO */
+  CHECK_INT (MHD_YES, MHD_del_response_header (r, "Connection", "B,Close"));
+  check_connection_value (r, "a, c, d", __LINE__);
+  CHECK_INT (MHD_NO, MHD_del_response_header (r, "Connection", "zz, yy"));
+  check_connection_value (r, "a, c, d", __LINE__);
+  CHECK_INT (MHD_YES, MHD_del_response_header (r, "Connection", "d,a,c,zz"));
+  check_connection_value (r, NULL, __LINE__);
+  /* a second Date replaces the first */
+  CHECK_INT (MHD_YES, MHD_add_response_header (r, "Date", "one"));
+  CHECK_INT (MHD_YES, MHD_add_response_header (r, "Date", "two"));
+  CHECK_STR ("two", MHD_get_response_header (r, "Date"));
+  CHECK_INT (MHD_NO, MHD_del_response_header (r, "Date", "one"));
+  MHD_destroy_response (r);
+
+  /* on the wire: the merged tokens, and the connection closes */
+  if (raw_request (port, req, strlen (req), 0, &hr, &closed, 2000))
+  {
+    CHECK_INT (200, hr.status);
+    CHECK_STR ("close, x-token", http_resp_header (&hr, "Connection"));
+    CHECK_INT (1, http_resp_header_count (&hr, "Connection"));
+    CHECK_STR ("1", http_resp_header (&hr, "X-A"));
+    CHECK_INT (1, closed);
+    http_resp_free (&hr);
+  }
+  else
+    test_fail (__FILE__, __LINE__, "/conn-tokens: no response");
+}
+
 static void
 run (void)
 {
@@ -392,6 +475,7 @@ run (void)
   part_flags (port);
   part_unknown_size (port);
   part_forced_chunked (port);
+  part_connection_header (port);
   test_stop_daemon (d);
   part_head_limit ();
 }

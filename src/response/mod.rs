@@ -3,6 +3,8 @@
 
 #![forbid(unsafe_code)]
 
+mod connection;
+
 use crate::ffi::foreign::ForeignBytes;
 use crate::ffi::hooks::{ContentReader, FreeCallback, UpgradeHook};
 use std::os::fd::RawFd;
@@ -178,20 +180,44 @@ impl Response {
             return Err(FieldError::Invalid);
         }
         let mut f = self.lock();
+        if !footer {
+            let is_named = |h: &Field, n: &[u8]| !h.footer && h.name().eq_ignore_ascii_case(n);
+            if name.eq_ignore_ascii_case(b"connection") {
+                // One normalised field, first among the headers (connection.rs).
+                let at = f.iter().position(|h| is_named(h, b"connection"));
+                let old = at.map(|i| f[i].value());
+                let Some(v) = connection::after_add(old, value, self.upgrade_hook().is_some()).map_err(|()| FieldError::Invalid)? else {
+                    return Ok(());
+                };
+                let field = Field { footer, name: with_nul(b"Connection"), value: with_nul(&v) };
+                match at {
+                    Some(i) => f[i] = field,
+                    None => f.insert(0, field),
+                }
+                self.generation.fetch_add(1, Ordering::AcqRel);
+                return Ok(());
+            }
+            // As 0.9.75: a second `chunked` is already there; a new Date
+            // replaces the old one.
+            if name.eq_ignore_ascii_case(b"transfer-encoding") && f.iter().any(|h| is_named(h, b"transfer-encoding")) {
+                return Ok(());
+            }
+            if name.eq_ignore_ascii_case(b"date") {
+                f.retain(|h| !is_named(h, b"date"));
+            }
+        }
         f.push(Field { footer, name: with_nul(name), value: with_nul(value) });
         self.generation.fetch_add(1, Ordering::AcqRel);
         Ok(())
     }
 
     /// The library owns the framing: like 0.9.75 it refuses a
-    /// Content-Length header (unless MHD_RF_INSANITY_HEADER_CONTENT_LENGTH),
-    /// `Connection: keep-alive`, and any Transfer-Encoding but `chunked`.
+    /// Content-Length header (unless MHD_RF_INSANITY_HEADER_CONTENT_LENGTH)
+    /// and any Transfer-Encoding but `chunked` (`Connection: keep-alive`:
+    /// connection.rs).
     fn framing_header_allowed(&self, name: &[u8], value: &[u8]) -> bool {
         if name.eq_ignore_ascii_case(b"content-length") {
             return self.flags() & flags::INSANITY_HEADER_CONTENT_LENGTH != 0;
-        }
-        if name.eq_ignore_ascii_case(b"connection") {
-            return !value.eq_ignore_ascii_case(b"keep-alive");
         }
         if name.eq_ignore_ascii_case(b"transfer-encoding") {
             return value.eq_ignore_ascii_case(b"chunked");
@@ -199,9 +225,21 @@ impl Response {
         true
     }
 
-    /// Removes the first field with exactly this name and value.
+    /// Removes the first field with exactly this name and value; for the
+    /// `Connection` header, the tokens `value` lists (connection.rs).
     pub fn delete(&self, footer: bool, name: &[u8], value: &[u8]) -> bool {
         let mut f = self.lock();
+        if !footer && name.eq_ignore_ascii_case(b"connection") {
+            let Some(i) = f.iter().position(|h| !h.footer && h.name().eq_ignore_ascii_case(name)) else { return false };
+            let Some(v) = connection::after_delete(f[i].value(), value) else { return false };
+            if v.is_empty() {
+                f.remove(i);
+            } else {
+                f[i].value = with_nul(&v);
+            }
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            return true;
+        }
         if let Some(i) = f.iter().position(|h| h.footer == footer && h.name().eq_ignore_ascii_case(name) && h.value() == value) {
             f.remove(i);
             self.generation.fetch_add(1, Ordering::AcqRel);
