@@ -31,7 +31,8 @@ known() {
   esac
 }
 
-sh bench/need.sh libgnutls28-dev:pc=gnutls libcurl4-openssl-dev:curl-config xz-utils:xz || exit 1
+sh bench/need.sh libgnutls28-dev:pc=gnutls libcurl4-openssl-dev:curl-config xz-utils:xz \
+  zlib1g-dev:pc=zlib libmagic-dev:pc=libmagic curl:curl || exit 1
 
 mkdir -p "$B"
 if [ ! -f "$B/$TARBALL" ]; then
@@ -86,5 +87,25 @@ for dir in "$SRC/src/testcurl" "$SRC/src/testcurl/https" "$SRC/src/microhttpd"; 
     fi
   done <"$B/ref.txt"
 done
+# The example programs of src/examples, built against Debian's header and
+# library, answer the same with ours (capi-tests/upstream_examples.py).
+EX=$B/examples
+mkdir -p "$EX" "$B/www"
+echo "hello file" >"$B/www/hello.txt"
+for f in "$SRC"/src/examples/*.c; do
+  n=$(basename "$f" .c)
+  [ -x "$EX/$n" ] || cc -O1 -o "$EX/$n" "$f" -I"$SRC/src/include" -I"$SRC" -I"$SRC/src/microhttpd" \
+    -lmicrohttpd -lpthread -lz -lmagic >"$B/log/$n.build.log" 2>&1
+done
+${PYTHON:-python3} "$ROOT/capi-tests/upstream_examples.py" "$EX" "$OURS" "$B/www" >"$B/examples.log" 2>&1
+grep -E '^(DIFFER|SKIP)' "$B/examples.log"
+line=$(tail -1 "$B/examples.log")
+case $line in
+  *" passed, "*" failed")
+    same=$((same + ${line%% passed*}))
+    f=${line#* passed, }; differ=$((differ + ${f%% failed}));;
+  *) echo "upstream: the examples run ended early (log: $B/examples.log)"; differ=$((differ + 1));;
+esac
+echo "examples: $line"
 echo "$same passed, $differ failed"
 [ "$differ" = 0 ]
