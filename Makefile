@@ -210,6 +210,15 @@ check: deps build
 check-upstream: deps build
 	@sh capi-tests/upstream_suite.sh
 
+# Programs Debian ships linked against libmicrohttpd.so.12 (debuginfod,
+# systemd-journal-gatewayd), run with Debian's library and with ours
+# (capi-tests/debian_programs.py; installs their packages as root).
+.PHONY: check-debian-programs
+check-debian-programs: build
+	@sh bench/need.sh debuginfod:debuginfod systemd-journal-remote:/lib/systemd/systemd-journal-gatewayd
+	@mkdir -p $(BUILD)/debian-programs
+	@$(PYTHON) capi-tests/debian_programs.py $(BUILD) $(BUILD)/debian-programs
+
 # Only the C tests against Debian's libmicrohttpd (the reference run).
 check-reference: deps
 	$(MAKE) -C capi-tests BINDIR=$(CURDIR)/$(BUILD)/capi-ref

@@ -99,6 +99,12 @@ sh capi-tests/upstream_suite.sh >build/check-upstream.log 2>&1; rc=$?
 grep -E 'DIFFERS|SKIP|upstream:' build/check-upstream.log | head -20
 tally upstream-suite build/check-upstream.log $rc
 
+# Programs Debian ships linked against libmicrohttpd.so.12, with both
+# libraries (capi-tests/debian_programs.py).
+$MAKE --no-print-directory check-debian-programs >build/check-debian-programs.log 2>&1; rc=$?
+grep -E '^FAIL|need:' build/check-debian-programs.log | head -20
+tally debian-programs build/check-debian-programs.log $rc
+
 [ -z "$failures" ] || echo "failed:$failures"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

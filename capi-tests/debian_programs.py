@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Programs Debian ships linked against libmicrohttpd.so.12, run unchanged
+with Debian's library and with ours (LD_LIBRARY_PATH): the answers must be
+the same.
+
+- debuginfod (elfutils): scans a directory holding one executable and serves
+  it by build-id (a file response), its /metrics page, 404s, and 200
+  requests from 20 parallel clients;
+- systemd-journal-gatewayd: /machine, /browse and the first lines of
+  /entries (chunked) from this machine's journal.
+
+usage: debian_programs.py OUR_LIB_DIR WORK_DIR   (make check-debian-programs)
+Last line: "N passed, M failed".
+"""
+import concurrent.futures
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+OURS, WORK = (os.path.abspath(a) for a in sys.argv[1:3])
+REF = '/usr/lib/x86_64-linux-gnu'
+LIBS = (('Debian', REF), ('ours', OURS))
+passed = failed = 0
+
+
+def check(ok, what):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f'ok     {what}')
+    else:
+        failed += 1
+        print(f'FAIL   {what}')
+
+
+def get(url, headers=None, timeout=10):
+    """(status, headers without Date, body); status 0 when nothing came."""
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, [(k, v) for k, v in r.getheaders() if k.lower() != 'date'], r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, [(k, v) for k, v in e.headers.items() if k.lower() != 'date'], e.read()
+    except OSError:
+        return 0, [], b''
+
+
+def wait_until(pred, seconds):
+    end = time.time() + seconds
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def mapped_library(pid):
+    with open(f'/proc/{pid}/maps') as f:
+        for line in f:
+            if 'libmicrohttpd.so' in line:
+                return line.split()[-1]
+    return ''
+
+
+def debuginfod():
+    exe_dir = os.path.join(WORK, 'debuginfod-files')
+    os.makedirs(exe_dir, exist_ok=True)
+    exe = os.path.join(exe_dir, 'curl')
+    shutil.copy('/usr/bin/curl', exe)
+    notes = subprocess.run(['readelf', '-n', exe], capture_output=True, text=True).stdout
+    build_id = re.search(r'Build ID: ([0-9a-f]+)', notes).group(1)
+    data = open(exe, 'rb').read()
+    results = {}
+    for name, lib in LIBS:
+        port = 20500 + (os.getpid() + len(results)) % 5000
+        db = os.path.join(WORK, f'debuginfod-{name}.sqlite')
+        if os.path.exists(db):
+            os.unlink(db)
+        p = subprocess.Popen(['debuginfod', '-p', str(port), '-d', db, '-F', exe_dir],
+                             env=dict(os.environ, LD_LIBRARY_PATH=lib),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f'http://127.0.0.1:{port}'
+        try:
+            up = wait_until(lambda: get(base + '/metrics', timeout=1)[0] == 200, 15)
+            check(up, f'debuginfod with {name}: serves /metrics')
+            if not up:
+                continue
+            check(lib in mapped_library(p.pid), f'debuginfod with {name}: maps {lib}')
+            url = f'{base}/buildid/{build_id}/executable'
+            found = wait_until(lambda: get(url, timeout=2)[0] == 200, 30)
+            st, hdrs, body = get(url)
+            check(found and body == data, f'debuginfod with {name}: the executable by build-id ({len(body)} bytes)')
+            missing = get(f'{base}/buildid/{"0" * 40}/debuginfo')
+            with concurrent.futures.ThreadPoolExecutor(20) as pool:
+                statuses = list(pool.map(lambda _: get(url)[0], range(200)))
+            check(statuses.count(200) == 200, f'debuginfod with {name}: 200 of 200 parallel requests')
+            results[name] = (st, hdrs, missing[0], missing[1])
+        finally:
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    if len(results) == 2:
+        check(results['Debian'] == results['ours'], 'debuginfod: the same status lines and headers with both libraries')
+
+
+def gatewayd():
+    exe = '/lib/systemd/systemd-journal-gatewayd'
+    pages = {}
+    for name, lib in LIBS:
+        # It listens on 19531 (no socket activation here): one at a time.
+        p = subprocess.Popen([exe], env=dict(os.environ, LD_LIBRARY_PATH=lib),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = 'http://127.0.0.1:19531'
+        try:
+            up = wait_until(lambda: get(base + '/machine', timeout=1)[0] != 0, 10)
+            check(up, f'systemd-journal-gatewayd with {name}: answers')
+            if not up:
+                continue
+            check(lib in mapped_library(p.pid), f'systemd-journal-gatewayd with {name}: maps {lib}')
+            machine = get(base + '/machine')
+            browse = get(base + '/browse')
+            st, hdrs, body = get(base + '/entries', {'Accept': 'application/json', 'Range': 'entries=:5'})
+            pages[name] = (machine, browse, (st, hdrs, body.split(b'\n')[:3]))
+        finally:
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+            wait_until(lambda: get(base + '/machine', timeout=1)[0] == 0, 10)
+    if len(pages) == 2:
+        for i, what in enumerate(('/machine', '/browse', '/entries')):
+            check(pages['Debian'][i] == pages['ours'][i], f'systemd-journal-gatewayd: {what} the same with both libraries')
+
+
+debuginfod()
+gatewayd()
+print(f'{passed} passed, {failed} failed')
+sys.exit(1 if failed else 0)
