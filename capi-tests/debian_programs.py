@@ -7,7 +7,9 @@ the same.
   it by build-id (a file response), its /metrics page, 404s, and 200
   requests from 20 parallel clients;
 - systemd-journal-gatewayd: /machine, /browse and the first lines of
-  /entries (chunked) from this machine's journal.
+  /entries (chunked) from this machine's journal;
+- collectd with its write_prometheus plugin: /metrics as text and as
+  protobuf (the values change; the status, headers and metric names not).
 
 usage: debian_programs.py OUR_LIB_DIR WORK_DIR   (make check-debian-programs)
 Last line: "N passed, M failed".
@@ -140,7 +142,48 @@ def gatewayd():
             check(pages['Debian'][i] == pages['ours'][i], f'systemd-journal-gatewayd: {what} the same with both libraries')
 
 
+def collectd():
+    pages = {}
+    procs = []
+    try:
+        for name, lib in LIBS:
+            port = 19100 + (os.getpid() + len(procs)) % 800
+            base_dir = os.path.join(WORK, f'collectd-{name}')
+            os.makedirs(base_dir, exist_ok=True)
+            conf = os.path.join(WORK, f'collectd-{name}.conf')
+            with open(conf, 'w') as f:
+                f.write(f'Interval 1\nBaseDir "{base_dir}"\nPIDFile "{base_dir}/pid"\n'
+                        'PluginDir "/usr/lib/collectd"\nTypesDB "/usr/share/collectd/types.db"\n'
+                        'LoadPlugin load\nLoadPlugin memory\nLoadPlugin write_prometheus\n'
+                        f'<Plugin write_prometheus>\n  Port "{port}"\n</Plugin>\n')
+            p = subprocess.Popen(['collectd', '-f', '-C', conf], env=dict(os.environ, LD_LIBRARY_PATH=lib),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(p)
+            url = f'http://127.0.0.1:{port}/metrics'
+            # up once the first values (1 s interval) are in
+            up = wait_until(lambda: b'collectd_memory' in get(url, timeout=1)[2], 15)
+            check(up, f'collectd write_prometheus with {name}: serves /metrics')
+            if not up:
+                continue
+            check(lib in mapped_library(p.pid), f'collectd with {name}: maps {lib}')
+            st, hdrs, body = get(url)
+            names = sorted(set(re.findall(rb'^# TYPE (\S+)', body, re.M)))
+            pb = get(url, {'Accept': 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited'})
+            pages[name] = (st, [h for h in hdrs if h[0].lower() != 'content-length'], names, pb[0],
+                           [h for h in pb[1] if h[0].lower() != 'content-length'])
+    finally:
+        for p in procs:
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    if len(pages) == 2:
+        check(pages['Debian'] == pages['ours'], 'collectd write_prometheus: the same status, headers and metrics with both libraries')
+
+
 debuginfod()
 gatewayd()
+collectd()
 print(f'{passed} passed, {failed} failed')
 sys.exit(1 if failed else 0)
