@@ -61,6 +61,14 @@ def wait_until(pred, seconds):
     return False
 
 
+def stop(p):
+    p.terminate()
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+
+
 def mapped_library(pid):
     with open(f'/proc/{pid}/maps') as f:
         for line in f:
@@ -103,11 +111,7 @@ def debuginfod():
             check(statuses.count(200) == 200, f'debuginfod with {name}: 200 of 200 parallel requests')
             results[name] = (st, hdrs, missing[0], missing[1])
         finally:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+            stop(p)
     if len(results) == 2:
         check(results['Debian'] == results['ours'], 'debuginfod: the same status lines and headers with both libraries')
 
@@ -131,11 +135,7 @@ def gatewayd():
             st, hdrs, body = get(base + '/entries', {'Accept': 'application/json', 'Range': 'entries=:5'})
             pages[name] = (machine, browse, (st, hdrs, body.split(b'\n')[:3]))
         finally:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+            stop(p)
             wait_until(lambda: get(base + '/machine', timeout=1)[0] == 0, 10)
     if len(pages) == 2:
         for i, what in enumerate(('/machine', '/browse', '/entries')):
@@ -173,11 +173,7 @@ def collectd():
                            [h for h in pb[1] if h[0].lower() != 'content-length'])
     finally:
         for p in procs:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+            stop(p)
     if len(pages) == 2:
         check(pages['Debian'] == pages['ours'], 'collectd write_prometheus: the same status, headers and metrics with both libraries')
 
