@@ -1,7 +1,8 @@
 #!/bin/sh
-# make check-upstream: libmicrohttpd 0.9.75's own curl test programs
+# make check-upstream: libmicrohttpd 0.9.75's own test programs
 # (src/testcurl and src/testcurl/https of its source, and those tests of
-# src/microhttpd that use the library as a shared library), built once against
+# src/microhttpd that use the library as a shared library) and its example
+# servers (src/examples, driven by upstream_examples.py), built once against
 # Debian's library and run twice: with it, and with ours put in front by
 # LD_LIBRARY_PATH, the way a program built for Debian's library meets ours.
 # The source (LGPL) is fetched from Debian's archive into build/upstream and
