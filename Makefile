@@ -211,12 +211,12 @@ check-upstream: deps build
 	@sh capi-tests/upstream_suite.sh
 
 # Programs Debian ships linked against libmicrohttpd.so.12 (debuginfod,
-# systemd-journal-gatewayd, collectd's write_prometheus plugin), run with Debian's library and with ours
+# systemd-journal-gatewayd, collectd's write_prometheus plugin, motion), run with Debian's library and with ours
 # (capi-tests/debian_programs.py; installs their packages as root).
 .PHONY: check-debian-programs
 check-debian-programs: build
 	@sh bench/need.sh debuginfod:debuginfod systemd-journal-remote:/lib/systemd/systemd-journal-gatewayd \
-	  collectd-core:collectd libprotobuf-c1:f=/usr/lib/x86_64-linux-gnu/libprotobuf-c.so.1
+	  collectd-core:collectd libprotobuf-c1:f=/usr/lib/x86_64-linux-gnu/libprotobuf-c.so.1 motion:motion
 	@mkdir -p $(BUILD)/debian-programs
 	@$(PYTHON) capi-tests/debian_programs.py $(BUILD) $(BUILD)/debian-programs
 

@@ -9,7 +9,10 @@ the same.
 - systemd-journal-gatewayd: /machine, /browse and the first lines of
   /entries (chunked) from this machine's journal;
 - collectd with its write_prometheus plugin: /metrics as text and as
-  protobuf (the values change; the status, headers and metric names not).
+  protobuf (the values change; the status, headers and metric names not);
+- motion's web control without a camera: its main page and a camera's
+  detection status (the pages name the instance's own port and paths,
+  which are replaced before the comparison).
 
 usage: debian_programs.py OUR_LIB_DIR WORK_DIR   (make check-debian-programs)
 Last line: "N passed, M failed".
@@ -178,8 +181,40 @@ def collectd():
         check(pages['Debian'] == pages['ours'], 'collectd write_prometheus: the same status, headers and metrics with both libraries')
 
 
+def motion():
+    pages = {}
+    procs = []
+    try:
+        for name, lib in LIBS:
+            port = 19300 + (os.getpid() + len(procs)) % 600
+            d = os.path.join(WORK, f'motion-{name}')
+            os.makedirs(d, exist_ok=True)
+            conf = os.path.join(WORK, f'motion-{name}.conf')
+            with open(conf, 'w') as f:
+                f.write(f'daemon off\nsetup_mode off\nwebcontrol_port {port}\nwebcontrol_localhost on\n'
+                        f'webcontrol_parms 2\nstream_port 0\ntarget_dir {d}\npid_file {d}/pid\n')
+            p = subprocess.Popen(['motion', '-n', '-c', conf], env=dict(os.environ, LD_LIBRARY_PATH=lib),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(p)
+            base = f'http://127.0.0.1:{port}'
+            up = wait_until(lambda: get(base + '/', timeout=1)[0] == 200, 15)
+            check(up, f'motion with {name}: serves its web control')
+            if not up:
+                continue
+            check(lib in mapped_library(p.pid), f'motion with {name}: maps {lib}')
+            own = lambda page: (page[0], [h for h in page[1] if h[0].lower() != 'content-length'],
+                                page[2].replace(str(port).encode(), b'PORT').replace(d.encode(), b'DIR'))
+            pages[name] = (own(get(base + '/')), own(get(base + '/0/detection/status')), get(base + '/nothing/here')[0])
+    finally:
+        for p in procs:
+            stop(p)
+    if len(pages) == 2:
+        check(pages['Debian'] == pages['ours'], 'motion: the same pages with both libraries')
+
+
 debuginfod()
 gatewayd()
 collectd()
+motion()
 print(f'{passed} passed, {failed} failed')
 sys.exit(1 if failed else 0)
