@@ -6,8 +6,9 @@ the same.
 - debuginfod (elfutils): scans a directory holding one executable and serves
   it by build-id (a file response), its /metrics page, 404s, and 200
   requests from 20 parallel clients;
-- systemd-journal-gatewayd: /machine, /browse and the first lines of
-  /entries (chunked) from this machine's journal;
+- systemd-journal-gatewayd, over HTTP and over HTTPS (--cert/--key, the
+  test certificate of capi-tests/tls): /machine, /browse and the first
+  lines of /entries (chunked) from this machine's journal;
 - collectd with its write_prometheus plugin: /metrics as text and as
   protobuf (the values change; the status, headers and metric names not);
 - motion's web control without a camera: its main page and a camera's
@@ -21,6 +22,7 @@ import concurrent.futures
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import time
@@ -43,11 +45,16 @@ def check(ok, what):
         print(f'FAIL   {what}')
 
 
+TLS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'tls')
+# Clients of the HTTPS runs trust the test root CA (capi-tests/tls/README).
+TLS_CLIENT = ssl.create_default_context(cafile=os.path.join(TLS_DIR, 'ca.pem'))
+
+
 def get(url, headers=None, timeout=10):
     """(status, headers without Date, body); status 0 when nothing came."""
     req = urllib.request.Request(url, headers=headers or {})
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
+        with urllib.request.urlopen(req, timeout=timeout, context=TLS_CLIENT) as r:
             return r.status, [(k, v) for k, v in r.getheaders() if k.lower() != 'date'], r.read()
     except urllib.error.HTTPError as e:
         return e.code, [(k, v) for k, v in e.headers.items() if k.lower() != 'date'], e.read()
@@ -119,20 +126,28 @@ def debuginfod():
         check(results['Debian'] == results['ours'], 'debuginfod: the same status lines and headers with both libraries')
 
 
-def gatewayd():
+def gatewayd(https):
     exe = '/lib/systemd/systemd-journal-gatewayd'
+    argv = [exe]
+    if https:
+        # It refuses a key others may read.
+        key = os.path.join(WORK, 'gatewayd.key')
+        shutil.copy(os.path.join(TLS_DIR, 'server.key'), key)
+        os.chmod(key, 0o600)
+        argv += ['--cert=' + os.path.join(TLS_DIR, 'server-chain.pem'), '--key=' + key]
+    what = 'systemd-journal-gatewayd' + (' over HTTPS' if https else '')
     pages = {}
     for name, lib in LIBS:
         # It listens on 19531 (no socket activation here): one at a time.
-        p = subprocess.Popen([exe], env=dict(os.environ, LD_LIBRARY_PATH=lib),
+        p = subprocess.Popen(argv, env=dict(os.environ, LD_LIBRARY_PATH=lib),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = 'http://127.0.0.1:19531'
+        base = ('https://localhost:19531' if https else 'http://127.0.0.1:19531')
         try:
             up = wait_until(lambda: get(base + '/machine', timeout=1)[0] != 0, 10)
-            check(up, f'systemd-journal-gatewayd with {name}: answers')
+            check(up, f'{what} with {name}: answers')
             if not up:
                 continue
-            check(lib in mapped_library(p.pid), f'systemd-journal-gatewayd with {name}: maps {lib}')
+            check(lib in mapped_library(p.pid), f'{what} with {name}: maps {lib}')
             machine = get(base + '/machine')
             browse = get(base + '/browse')
             st, hdrs, body = get(base + '/entries', {'Accept': 'application/json', 'Range': 'entries=:5'})
@@ -141,8 +156,8 @@ def gatewayd():
             stop(p)
             wait_until(lambda: get(base + '/machine', timeout=1)[0] == 0, 10)
     if len(pages) == 2:
-        for i, what in enumerate(('/machine', '/browse', '/entries')):
-            check(pages['Debian'][i] == pages['ours'][i], f'systemd-journal-gatewayd: {what} the same with both libraries')
+        for i, page in enumerate(('/machine', '/browse', '/entries')):
+            check(pages['Debian'][i] == pages['ours'][i], f'{what}: {page} the same with both libraries')
 
 
 def collectd():
@@ -213,7 +228,8 @@ def motion():
 
 
 debuginfod()
-gatewayd()
+gatewayd(https=False)
+gatewayd(https=True)
 collectd()
 motion()
 print(f'{passed} passed, {failed} failed')
