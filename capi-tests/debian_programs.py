@@ -71,6 +71,17 @@ def wait_until(pred, seconds):
     return False
 
 
+def start(argv, lib):
+    """A server program with `lib` first on its library path."""
+    return subprocess.Popen(argv, env=dict(os.environ, LD_LIBRARY_PATH=lib),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def without_length(headers):
+    """The headers but Content-Length (of pages whose values change)."""
+    return [h for h in headers if h[0].lower() != 'content-length']
+
+
 def stop(p):
     p.terminate()
     try:
@@ -101,9 +112,7 @@ def debuginfod():
         db = os.path.join(WORK, f'debuginfod-{name}.sqlite')
         if os.path.exists(db):
             os.unlink(db)
-        p = subprocess.Popen(['debuginfod', '-p', str(port), '-d', db, '-F', exe_dir],
-                             env=dict(os.environ, LD_LIBRARY_PATH=lib),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p = start(['debuginfod', '-p', str(port), '-d', db, '-F', exe_dir], lib)
         base = f'http://127.0.0.1:{port}'
         try:
             up = wait_until(lambda: get(base + '/metrics', timeout=1)[0] == 200, 15)
@@ -139,8 +148,7 @@ def gatewayd(https):
     pages = {}
     for name, lib in LIBS:
         # It listens on 19531 (no socket activation here): one at a time.
-        p = subprocess.Popen(argv, env=dict(os.environ, LD_LIBRARY_PATH=lib),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p = start(argv, lib)
         base = ('https://localhost:19531' if https else 'http://127.0.0.1:19531')
         try:
             up = wait_until(lambda: get(base + '/machine', timeout=1)[0] != 0, 10)
@@ -174,8 +182,7 @@ def collectd():
                         'PluginDir "/usr/lib/collectd"\nTypesDB "/usr/share/collectd/types.db"\n'
                         'LoadPlugin load\nLoadPlugin memory\nLoadPlugin write_prometheus\n'
                         f'<Plugin write_prometheus>\n  Port "{port}"\n</Plugin>\n')
-            p = subprocess.Popen(['collectd', '-f', '-C', conf], env=dict(os.environ, LD_LIBRARY_PATH=lib),
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            p = start(['collectd', '-f', '-C', conf], lib)
             procs.append(p)
             url = f'http://127.0.0.1:{port}/metrics'
             # up once the first values (1 s interval) are in
@@ -187,8 +194,7 @@ def collectd():
             st, hdrs, body = get(url)
             names = sorted(set(re.findall(rb'^# TYPE (\S+)', body, re.M)))
             pb = get(url, {'Accept': 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited'})
-            pages[name] = (st, [h for h in hdrs if h[0].lower() != 'content-length'], names, pb[0],
-                           [h for h in pb[1] if h[0].lower() != 'content-length'])
+            pages[name] = (st, without_length(hdrs), names, pb[0], without_length(pb[1]))
     finally:
         for p in procs:
             stop(p)
@@ -208,8 +214,7 @@ def motion():
             with open(conf, 'w') as f:
                 f.write(f'daemon off\nsetup_mode off\nwebcontrol_port {port}\nwebcontrol_localhost on\n'
                         f'webcontrol_parms 2\nstream_port 0\ntarget_dir {d}\npid_file {d}/pid\n')
-            p = subprocess.Popen(['motion', '-n', '-c', conf], env=dict(os.environ, LD_LIBRARY_PATH=lib),
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            p = start(['motion', '-n', '-c', conf], lib)
             procs.append(p)
             base = f'http://127.0.0.1:{port}'
             up = wait_until(lambda: get(base + '/', timeout=1)[0] == 200, 15)
@@ -217,7 +222,7 @@ def motion():
             if not up:
                 continue
             check(lib in mapped_library(p.pid), f'motion with {name}: maps {lib}')
-            own = lambda page: (page[0], [h for h in page[1] if h[0].lower() != 'content-length'],
+            own = lambda page: (page[0], without_length(page[1]),
                                 page[2].replace(str(port).encode(), b'PORT').replace(d.encode(), b'DIR'))
             pages[name] = (own(get(base + '/')), own(get(base + '/0/detection/status')), get(base + '/nothing/here')[0])
     finally:
