@@ -335,7 +335,10 @@ mod tests {
         body: BodySize,
         hs: &[(&str, &str)],
     ) -> (String, ReplyFraming) {
-        let p = ReplyParams { status, version, head_request: head, keep_alive: ka, body, date: Some(DATE), compat: Compat::default() };
+        encoded(ReplyParams { status, version, head_request: head, keep_alive: ka, body, date: Some(DATE), compat: Compat::default() }, hs)
+    }
+
+    fn encoded(p: ReplyParams<'_>, hs: &[(&str, &str)]) -> (String, ReplyFraming) {
         let mut out = Vec::new();
         let f = encode_head(&p, hs.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())), &mut out).unwrap();
         (String::from_utf8(out).unwrap(), f)
@@ -508,10 +511,7 @@ mod tests {
     }
 
     fn enc_with(c: Compat, version: Version, ka: bool, body: BodySize, hs: &[(&str, &str)]) -> (String, ReplyFraming) {
-        let p = ReplyParams { status: 200, version, head_request: false, keep_alive: ka, body, date: Some(DATE), compat: c };
-        let mut out = Vec::new();
-        let f = encode_head(&p, hs.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())), &mut out).unwrap();
-        (String::from_utf8(out).unwrap(), f)
+        encoded(ReplyParams { status: 200, version, head_request: false, keep_alive: ka, body, date: Some(DATE), compat: c }, hs)
     }
 
     // The response flags, as Debian's 0.9.75 answered (capi-tests/test_response_flags.c).
