@@ -11,7 +11,11 @@
  * - a suspended connection does not time out (CONNECTION_TIMEOUT 1 s,
  *   held for more than 2 s), but times out normally after the resume;
  * - 20 connections suspended at once, resumed in reverse order, each gets
- *   its own response.
+ *   its own response;
+ * - a response queued in the same call that suspends (Janus's pattern: a
+ *   content callback with nothing to give until another thread has the
+ *   answer and resumes) is held, head included, until the resume; also
+ *   when the resume comes before the handler has returned.
  * Daemons are started with MHD_ALLOW_SUSPEND_RESUME (0.9.75 panics
  * without it).  0.9.75 does not support suspend/resume with a thread per
  * connection (documented): skipped there in the reference run. */
@@ -396,6 +400,185 @@ part_many (void)
   test_stop_daemon (d);
 }
 
+/* The queued-then-held reply: its answer, set before resuming. */
+static char held_answer[MAXC][32];
+static volatile int held_reader_early;
+
+static ssize_t
+held_reader (void *cls, uint64_t pos, char *buf, size_t max)
+{
+  const char *answer = cls;
+  size_t len;
+  if ('\0' == answer[0])
+  {
+    /* called before the answer exists: the reply would be cut */
+    ATOMIC_INC (&held_reader_early);
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+  }
+  len = strlen (answer);
+  if (pos >= len)
+    return MHD_CONTENT_READER_END_OF_STREAM;
+  if (max > len - pos)
+    max = len - pos;
+  memcpy (buf, answer + pos, max);
+  return (ssize_t) max;
+}
+
+/* /h<id>: suspends, then queues a reply whose content comes later;
+ * /i<id> also resumes at once, before returning (a fast answer). */
+static enum MHD_Result
+held_handler (void *cls, struct MHD_Connection *c, const char *url,
+              const char *method, const char *version, const char *upload,
+              size_t *upload_size, void **con_cls)
+{
+  static int marker;
+  struct MHD_Response *resp;
+  enum MHD_Result ret;
+  int id = 0;
+  char kind = 'h';
+  (void) cls;
+  (void) method;
+  (void) version;
+  (void) upload;
+  if (&marker != *con_cls)
+  {
+    *con_cls = &marker;
+    return MHD_YES;
+  }
+  if (0 != *upload_size)
+  {
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  if ((2 != sscanf (url, "/%c%d", &kind, &id)) || (id < 0) || (id >= MAXC))
+    id = 0;
+  held_answer[id][0] = '\0';
+  resp = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 500,
+                                            held_reader, held_answer[id],
+                                            NULL);
+  SETUP_CHECK (NULL != resp);
+  MHD_suspend_connection (c);
+  ret = MHD_queue_response (c, MHD_HTTP_OK, resp);
+  MHD_destroy_response (resp);
+  CHECK_INT (MHD_YES, ret);
+  if ('i' == kind)
+  {
+    snprintf (held_answer[id], sizeof (held_answer[id]), "answer %d", id);
+    MHD_resume_connection (c);
+    return ret;
+  }
+  pthread_mutex_lock (&lk);
+  susp_conn[id] = c;
+  pthread_mutex_unlock (&lk);
+  ATOMIC_INC (&n_suspended);
+  return ret;
+}
+
+static void
+held_completed (void *cls, struct MHD_Connection *c, void **con_cls,
+                enum MHD_RequestTerminationCode toe)
+{
+  (void) cls;
+  (void) c;
+  *con_cls = NULL;
+  if (MHD_REQUEST_TERMINATED_COMPLETED_OK == toe)
+    ATOMIC_INC (&n_completed_ok);
+  ATOMIC_INC (&n_completed);
+}
+
+static void *
+held_resumer (void *arg)
+{
+  int count = *(int *) arg;
+  int i;
+  if (! test_wait_ge (&n_suspended, count, 5000))
+    return NULL;
+  for (i = count - 1; i >= 0; i--)
+  {
+    struct MHD_Connection *c;
+    pthread_mutex_lock (&lk);
+    c = susp_conn[i];
+    pthread_mutex_unlock (&lk);
+    snprintf (held_answer[i], sizeof (held_answer[i]), "answer %d", i);
+    MHD_resume_connection (c);
+  }
+  return NULL;
+}
+
+static void
+part_queued_then_suspended (void)
+{
+  struct MHD_Daemon *d;
+  uint16_t port;
+  int fds[MAXC];
+  struct buf carry[MAXC];
+  pthread_t th;
+  int count = 5;
+  int i;
+
+  reset ();
+  held_reader_early = 0;
+  d = START_DAEMON (MHD_ALLOW_SUSPEND_RESUME, held_handler, NULL,
+                    MHD_OPTION_NOTIFY_COMPLETED, held_completed, NULL,
+                    MHD_OPTION_END);
+  port = test_daemon_port (d);
+  for (i = 0; i < count; i++)
+  {
+    char req[96];
+    fds[i] = raw_connect (port);
+    SETUP_CHECK (fds[i] >= 0);
+    buf_init (&carry[i]);
+    snprintf (req, sizeof (req), "POST /h%d HTTP/1.1\r\nHost: x\r\n"
+              "Content-Length: 3\r\n\r\nabc", i);
+    raw_send_str (fds[i], req);
+  }
+  CHECK_MSG (test_wait_ge (&n_suspended, count, 5000),
+             "only %d of %d requests suspended", n_suspended, count);
+  /* held: not even the status line goes out before the resume */
+  CHECK_MSG (quiet_for (fds[0], 300), "data or close while suspended with "
+             "a queued response");
+  if (0 != pthread_create (&th, NULL, held_resumer, &count))
+    SETUP_FAIL ("pthread_create");
+  pthread_join (th, NULL);
+  for (i = count - 1; i >= 0; i--)
+  {
+    struct http_resp r;
+    char exp[32];
+    snprintf (exp, sizeof (exp), "answer %d", i);
+    if (1 != raw_read_response (fds[i], &carry[i], 0, &r, RAW_TIMEOUT_MS,
+                                NULL))
+    {
+      test_fail (__FILE__, __LINE__, "no response after resuming %d", i);
+      continue;
+    }
+    CHECK_INT (200, r.status);
+    CHECK_STR (exp, r.body.data);
+    http_resp_free (&r);
+  }
+  /* the fast answer: resumed before the handler returned */
+  raw_send_str (fds[0], "GET /i7 HTTP/1.1\r\nHost: x\r\n\r\n");
+  {
+    struct http_resp r;
+    if (1 == raw_read_response (fds[0], &carry[0], 0, &r, RAW_TIMEOUT_MS,
+                                NULL))
+    {
+      CHECK_INT (200, r.status);
+      CHECK_STR ("answer 7", r.body.data);
+      http_resp_free (&r);
+    }
+    else
+      test_fail (__FILE__, __LINE__, "no response when resumed at once");
+  }
+  CHECK (test_wait_ge (&n_completed_ok, count + 1, 5000));
+  CHECK_INT (0, held_reader_early);
+  for (i = 0; i < count; i++)
+  {
+    close (fds[i]);
+    buf_free (&carry[i]);
+  }
+  test_stop_daemon (d);
+}
+
 static void
 run (void)
 {
@@ -411,6 +594,7 @@ run (void)
   part_sequence ();
   part_no_timeout ();
   part_many ();
+  part_queued_then_suspended ();
 }
 
 int

@@ -903,6 +903,12 @@ void MHD_set_panic_func(MHD_PanicCallback cb, void *cls);
 
 void MHD_stop_daemon(struct MHD_Daemon *daemon);
 
+/*
+ From the access handler: the connection is not served (nor timed out)
+ until MHD_resume_connection, which any thread may call, even before the
+ handler returns. A response queued in the same handler call is held,
+ status line included, until the resume.
+ */
 void MHD_suspend_connection(struct MHD_Connection *connection);
 
 /*

@@ -656,10 +656,18 @@ impl Connection {
         let queued = self.shared.queued.borrow_mut().take();
         let suspend = self.shared.suspend_requested.replace(false);
         if let Some((resp, status)) = queued {
-            // A queued response wins over a suspension asked in the same call.
-            self.shared.suspended.store(false, Ordering::Release);
-            self.shared.resume_requested.store(false, Ordering::Release);
             self.start_reply(ctx, resp, status);
+            if suspend && self.state == State::Replying {
+                // As in 0.9.75, a suspension asked in the same call holds the
+                // reply, head included, until MHD_resume_connection: Janus,
+                // for one, queues a response whose content callback has
+                // nothing to give until another thread has the answer and
+                // resumes the connection.
+                self.suspend();
+            } else {
+                self.shared.suspended.store(false, Ordering::Release);
+                self.shared.resume_requested.store(false, Ordering::Release);
+            }
             return false;
         }
         if !ok {

@@ -341,6 +341,10 @@ pub unsafe extern "C" fn mhd_rs_set_connection_option(
     })
 }
 
+/// From the access handler: the connection is not served (nor timed out)
+/// until MHD_resume_connection, which any thread may call, even before the
+/// handler returns. A response queued in the same handler call is held,
+/// status line included, until the resume.
 #[no_mangle]
 pub unsafe extern "C" fn MHD_suspend_connection(connection: *mut MHD_Connection) {
     guard((), || {
