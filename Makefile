@@ -216,7 +216,8 @@ check-upstream: deps build
 .PHONY: check-debian-programs
 check-debian-programs: build
 	@sh bench/need.sh debuginfod:debuginfod systemd-journal-remote:/lib/systemd/systemd-journal-gatewayd \
-	  collectd-core:collectd libprotobuf-c1:f=/usr/lib/x86_64-linux-gnu/libprotobuf-c.so.1 motion:motion
+	  collectd-core:collectd libprotobuf-c1:f=/usr/lib/x86_64-linux-gnu/libprotobuf-c.so.1 motion:motion \
+	  janus:janus
 	@mkdir -p $(BUILD)/debian-programs
 	@$(PYTHON) capi-tests/debian_programs.py $(BUILD) $(BUILD)/debian-programs
 

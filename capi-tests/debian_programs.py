@@ -9,6 +9,12 @@ the same.
 - systemd-journal-gatewayd, over HTTP and over HTTPS (--cert/--key, the
   test certificate of capi-tests/tls): /machine, /browse and the first
   lines of /entries (chunked) from this machine's journal;
+- systemd-journal-remote, over HTTP and over HTTPS: journal entries
+  uploaded with POST (with a length and chunked, from curl and from
+  systemd-journal-upload), the same entries written with both libraries;
+- Janus (WebRTC server), its REST API over HTTP and HTTPS: a session with
+  the echotest plugin, whose long poll is suspended until another thread
+  resumes it, and the admin API;
 - collectd with its write_prometheus plugin: /metrics as text and as
   protobuf (the values change; the status, headers and metric names not);
 - motion's web control without a camera: its main page and a camera's
@@ -19,6 +25,7 @@ usage: debian_programs.py OUR_LIB_DIR WORK_DIR   (make check-debian-programs)
 Last line: "N passed, M failed".
 """
 import concurrent.futures
+import http.client
 import os
 import re
 import shutil
@@ -232,9 +239,185 @@ def motion():
         check(pages['Debian'] == pages['ours'], 'motion: the same pages with both libraries')
 
 
+def curl(url, *args):
+    """(status, body) of one curl request; status 0 when nothing came."""
+    r = subprocess.run(['curl', '-s', '--max-time', '20', '--cacert', os.path.join(TLS_DIR, 'ca.pem'),
+                        '-o', '-', '-w', '\n%{http_code}', *args, url], capture_output=True)
+    body, _, status = r.stdout.rpartition(b'\n')
+    return int(status or 0), body
+
+
+def journal_remote(https):
+    """systemd-journal-remote receives journal entries uploaded with POST:
+    bodies with a length and chunked, one entry and 3,000 (about 700 KiB),
+    from curl and from systemd-journal-upload (libcurl streaming a journal
+    file); the entries written must be the same with both libraries."""
+    what = 'systemd-journal-remote' + (' over HTTPS' if https else '')
+    scheme = 'https' if https else 'http'
+    export = os.path.join(WORK, 'journal-entries.export')
+    with open(export, 'w') as f:
+        for i in range(3000):
+            f.write(f'__REALTIME_TIMESTAMP={1700000000000000 + i}\n__MONOTONIC_TIMESTAMP={i + 1}\n'
+                    f'_BOOT_ID=0123456789abcdef0123456789abcdef\n_HOSTNAME=h\nMESSAGE=entry {i} {"x" * 100}\n\n')
+    one = os.path.join(WORK, 'journal-one.export')
+    with open(one, 'w') as f:
+        f.write('__REALTIME_TIMESTAMP=1600000000000000\n__MONOTONIC_TIMESTAMP=1\n'
+                '_BOOT_ID=0123456789abcdef0123456789abcdef\n_HOSTNAME=h\nMESSAGE=one entry\n\n')
+    # The journal file that systemd-journal-upload sends, made without HTTP.
+    source = os.path.join(WORK, f'journal-source-{scheme}.journal')
+    if os.path.exists(source):
+        os.unlink(source)
+    subprocess.run(['/lib/systemd/systemd-journal-remote', '--split-mode=none', '--output=' + source, export],
+                   capture_output=True, check=True)
+    tls_args = []
+    if https:
+        key = os.path.join(WORK, 'journal-remote.key')  # it refuses a key others may read
+        shutil.copy(os.path.join(TLS_DIR, 'server.key'), key)
+        os.chmod(key, 0o600)
+        tls_args = ['--key=' + key, '--cert=' + os.path.join(TLS_DIR, 'server-chain.pem')]
+    typ = ['-H', 'Content-Type: application/vnd.fdo.journal']
+    seen = {}
+    for name, lib in LIBS:
+        port = 19900 + (os.getpid() + len(seen) + 2 * https) % 90
+        out = os.path.join(WORK, f'journal-remote-{name}-{scheme}.journal')
+        state = os.path.join(WORK, f'journal-upload-{name}-{scheme}.state')  # where to start uploading
+        for old in (out, state):
+            if os.path.exists(old):
+                os.unlink(old)
+        p = start(['/lib/systemd/systemd-journal-remote', '--split-mode=none', '--output=' + out,
+                   f'--listen-{scheme}=127.0.0.1:{port}'] + tls_args, lib)
+        url = f'{scheme}://localhost:{port}/upload'
+        try:
+            up = wait_until(lambda: curl(url)[0] != 0, 10)
+            check(up, f'{what} with {name}: answers')
+            if not up:
+                continue
+            check(lib in mapped_library(p.pid), f'{what} with {name}: maps {lib}')
+            answers = [
+                curl(url, *typ, '--data-binary', '@' + one),
+                curl(url, *typ, '--data-binary', '@' + export),
+                curl(url, *typ, '-H', 'Transfer-Encoding: chunked', '--data-binary', '@' + export),
+                curl(url),  # GET: refused
+                curl(url, '-H', 'Content-Type: text/plain', '--data-binary', '@' + one),  # refused
+            ]
+            check([a[0] for a in answers[:3]] == [202] * 3, f'{what} with {name}: three uploads accepted')
+            upload = subprocess.run(['/lib/systemd/systemd-journal-upload', '--follow=no', '--url=' + url[:-7],
+                                     '--save-state=' + state,
+                                     '--trust=' + os.path.join(TLS_DIR, 'ca.pem'), '--file=' + source] + tls_args,
+                                    capture_output=True, timeout=60)
+            check(upload.returncode == 0, f'{what} with {name}: systemd-journal-upload sends a journal file')
+        finally:
+            stop(p)
+        exported = subprocess.run(['journalctl', '--file=' + out, '-o', 'export'], capture_output=True).stdout
+        messages = re.findall(rb'^MESSAGE=(.*)$', exported, re.M)
+        check(len(messages) == 1 + 3 * 3000, f'{what} with {name}: {len(messages)} of 9001 entries written')
+        seen[name] = (answers, messages)
+    if len(seen) == 2:
+        check(seen['Debian'] == seen['ours'], f'{what}: the same answers and entries with both libraries')
+
+
+def janus():
+    """The Janus WebRTC server's REST API (thread per connection, with
+    MHD_ALLOW_SUSPEND_RESUME): a session with the echotest plugin over HTTP
+    and HTTPS, its long poll (a GET suspended until another thread has an
+    event for it and resumes it), and the admin API."""
+    import json
+    import threading
+    folder = '/usr/lib/x86_64-linux-gnu/janus'
+    plugins = sorted(f for f in os.listdir(folder + '/plugins') if f.endswith('.so'))
+    transports = sorted(f for f in os.listdir(folder + '/transports') if f.endswith('.so'))
+    post = lambda url, msg: request(url, json.dumps(msg).encode())
+
+    def request(url, data=None, method=None):
+        req = urllib.request.Request(url, data=data, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=20, context=TLS_CLIENT) as r:
+                st, hdrs, body = r.status, r.getheaders(), r.read()
+        except urllib.error.HTTPError as e:
+            st, hdrs, body = e.code, list(e.headers.items()), e.read()
+        except (OSError, http.client.HTTPException):  # no answer, or a cut one
+            return 0, [], None
+        hdrs = [(k, v) for k, v in hdrs if k.lower() not in ('date', 'connection')]
+        return st, hdrs, json.loads(body) if body else None
+
+    def session(base, admin):
+        """The exchanges of one session, ids replaced by names."""
+        ids = {}
+        out = [('info', post(base, {'janus': 'info', 'transaction': 'i'})[:2])]
+        st, hdrs, created = post(base, {'janus': 'create', 'transaction': 'c'})
+        sid = (created or {}).get('data', {}).get('id')
+        if not sid:
+            return out + [('create', st, created)]
+        ids[str(sid)] = 'SESSION'
+        out.append(('create', st, hdrs, created))
+        st, hdrs, attached = post(f'{base}/{sid}', {'janus': 'attach', 'plugin': 'janus.plugin.echotest', 'transaction': 'a'})
+        hid = (attached or {}).get('data', {}).get('id')
+        ids[str(hid)] = 'HANDLE'
+        out.append(('attach', st, hdrs, attached))
+        polled = []
+        poll = threading.Thread(target=lambda: polled.append(request(f'{base}/{sid}?maxev=1')))
+        poll.start()
+        time.sleep(0.5)  # the long poll is suspended by now; the event resumes it, whenever it comes
+        out.append(('message', post(f'{base}/{sid}/{hid}', {'janus': 'message', 'body': {'audio': True}, 'transaction': 'm'})))
+        poll.join(25)
+        out.append(('long poll', polled))
+        out.append(('keepalive', post(f'{base}/{sid}', {'janus': 'keepalive', 'transaction': 'k'})))
+        out.append(('sessions', post(admin, {'janus': 'list_sessions', 'transaction': 's', 'admin_secret': 'janusoverlord'})))
+        out.append(('destroy', post(f'{base}/{sid}', {'janus': 'destroy', 'transaction': 'd'})))
+        out.append(('gone', request(f'{base}/{sid}?maxev=1')))
+        out.append(('options', request(base, method='OPTIONS')))
+        text = json.dumps(out, sort_keys=True)
+        for value, name in ids.items():
+            text = re.sub(rf'\b{value}\b', f'"{name}"', text)
+        return json.loads(text)
+
+    seen = {}
+    for name, lib in LIBS:
+        ports = [19700 + (os.getpid() + 3 * len(seen) + i) % 180 for i in range(3)]
+        conf = os.path.join(WORK, f'janus-{name}')
+        os.makedirs(conf, exist_ok=True)
+        with open(os.path.join(conf, 'janus.jcfg'), 'w') as f:
+            f.write(f'general: {{\n configs_folder = "{conf}"\n plugins_folder = "{folder}/plugins"\n'
+                    f' transports_folder = "{folder}/transports"\n events_folder = "{folder}/events"\n'
+                    f' loggers_folder = "{folder}/loggers"\n admin_secret = "janusoverlord"\n}}\n'
+                    'nat: {\n ice_ignore_list = "vmnet"\n}\n'
+                    f'plugins: {{\n disable = "{",".join(p for p in plugins if "echotest" not in p)}"\n}}\n'
+                    f'transports: {{\n disable = "{",".join(t for t in transports if "http" not in t)}"\n}}\n'
+                    'loggers: {\n disable = "libjanus_jsonlog.so"\n}\n')
+        with open(os.path.join(conf, 'janus.transport.http.jcfg'), 'w') as f:
+            f.write(f'general: {{\n base_path = "/janus"\n http = true\n ip = "127.0.0.1"\n port = {ports[0]}\n'
+                    f' https = true\n secure_ip = "127.0.0.1"\n secure_port = {ports[1]}\n}}\n'
+                    f'admin: {{\n admin_base_path = "/admin"\n admin_http = true\n admin_ip = "127.0.0.1"\n'
+                    f' admin_port = {ports[2]}\n}}\n'
+                    f'certificates: {{\n cert_pem = "{TLS_DIR}/server-chain.pem"\n cert_key = "{TLS_DIR}/server.key"\n}}\n')
+        with open(os.path.join(conf, 'janus.plugin.echotest.jcfg'), 'w') as f:
+            f.write('general: {\n}\n')
+        p = start(['janus', '-F', conf, '-o', '-N'], lib)
+        plain, secure = f'http://127.0.0.1:{ports[0]}/janus', f'https://localhost:{ports[1]}/janus'
+        admin = f'http://127.0.0.1:{ports[2]}/admin'
+        try:
+            up = wait_until(lambda: request(plain, method='OPTIONS')[0] == 200, 15)
+            check(up, f'janus with {name}: answers')
+            if not up:
+                continue
+            check(lib in mapped_library(p.pid), f'janus with {name}: maps {lib}')
+            seen[name] = [session(plain, admin), session(secure, admin)]
+            for scheme, s in zip(('HTTP', 'HTTPS'), seen[name]):
+                polled = dict((e[0], e[1:]) for e in s).get('long poll', [[]])[0]
+                got = polled and polled[0] and (polled[0][2] or {}).get('plugindata', {}).get('data', {})
+                check(got == {'echotest': 'event', 'result': 'ok'}, f'janus with {name} over {scheme}: the long poll gets the event')
+        finally:
+            stop(p)
+    if len(seen) == 2:
+        check(seen['Debian'] == seen['ours'], 'janus: the same answers with both libraries, HTTP and HTTPS')
+
+
 debuginfod()
+janus()
 gatewayd(https=False)
 gatewayd(https=True)
+journal_remote(https=False)
+journal_remote(https=True)
 collectd()
 motion()
 print(f'{passed} passed, {failed} failed')
