@@ -15,7 +15,11 @@
  * - a response queued in the same call that suspends (Janus's pattern: a
  *   content callback with nothing to give until another thread has the
  *   answer and resumes) is held, head included, until the resume; also
- *   when the resume comes before the handler has returned.
+ *   when the resume comes before the handler has returned;
+ * - a response queued outside the handler: for a suspended connection from
+ *   another thread (then resumed), and in the external modes from the
+ *   application's loop between two MHD_run for a request whose final call
+ *   returned without one (OLA's pattern); the handler is not called again.
  * Daemons are started with MHD_ALLOW_SUSPEND_RESUME (0.9.75 panics
  * without it).  0.9.75 does not support suspend/resume with a thread per
  * connection (documented): skipped there in the reference run. */
@@ -579,6 +583,114 @@ part_queued_then_suspended (void)
   test_stop_daemon (d);
 }
 
+/* Late responses: /s suspends on its final call, /l (external modes)
+ * returns without a response; either is answered from outside. */
+static struct MHD_Connection *late_conn;
+static volatile int late_final_calls;   /* final calls seen */
+static volatile int late_queued;        /* set once the response is queued */
+static volatile int late_calls_after;   /* handler calls after that */
+
+static enum MHD_Result
+late_handler (void *cls, struct MHD_Connection *c, const char *url,
+              const char *method, const char *version, const char *upload,
+              size_t *upload_size, void **con_cls)
+{
+  static int marker;
+  (void) cls;
+  (void) method;
+  (void) version;
+  (void) upload;
+  if (&marker != *con_cls)
+  {
+    *con_cls = &marker;
+    return MHD_YES;
+  }
+  if (ATOMIC_GET (&late_queued))
+    ATOMIC_INC (&late_calls_after);
+  if (0 != *upload_size)
+  {
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  pthread_mutex_lock (&lk);
+  late_conn = c;
+  pthread_mutex_unlock (&lk);
+  if (('/' == url[0]) && ('s' == url[1]) && (0 == ATOMIC_GET (&late_final_calls)))
+    MHD_suspend_connection (c);
+  ATOMIC_INC (&late_final_calls);
+  return MHD_YES;
+}
+
+static void
+late_queue (void *arg)
+{
+  struct MHD_Response *resp;
+  struct MHD_Connection *c;
+  (void) arg;
+  pthread_mutex_lock (&lk);
+  c = late_conn;
+  pthread_mutex_unlock (&lk);
+  resp = MHD_create_response_from_buffer (strlen ("late answer"),
+                                          (void *) "late answer",
+                                          MHD_RESPMEM_PERSISTENT);
+  SETUP_CHECK (NULL != resp);
+  ATOMIC_SET (&late_queued, 1);
+  CHECK_INT (MHD_YES, MHD_queue_response (c, MHD_HTTP_OK, resp));
+  /* a second response for the same request is refused */
+  CHECK_INT (MHD_NO, MHD_queue_response (c, MHD_HTTP_OK, resp));
+  MHD_destroy_response (resp);
+}
+
+static void
+part_late_response (const char *path)
+{
+  struct MHD_Daemon *d;
+  int fd;
+  struct buf carry;
+  struct http_resp r;
+  char req[96];
+  int suspend = ('s' == path[1]);
+
+  reset ();
+  late_conn = NULL;
+  late_final_calls = late_queued = late_calls_after = 0;
+  d = START_DAEMON (MHD_ALLOW_SUSPEND_RESUME, late_handler, NULL,
+                    MHD_OPTION_NOTIFY_COMPLETED, held_completed, NULL,
+                    MHD_OPTION_END);
+  fd = raw_connect (test_daemon_port (d));
+  SETUP_CHECK (fd >= 0);
+  buf_init (&carry);
+  snprintf (req, sizeof (req), "POST %s HTTP/1.1\r\nHost: x\r\n"
+            "Content-Length: 3\r\n\r\nabc", path);
+  raw_send_str (fd, req);
+  CHECK_MSG (test_wait_ge (&late_final_calls, 1, 5000), "%s: no final call",
+             path);
+  if (suspend)
+  {
+    /* from this thread, while suspended; then resumed */
+    CHECK_MSG (quiet_for (fd, 200), "%s: data or close while suspended",
+               path);
+    late_queue (NULL);
+    MHD_resume_connection (late_conn);
+  }
+  else
+    SETUP_CHECK (test_in_driver (d, late_queue, NULL));
+  if (1 == raw_read_response (fd, &carry, 0, &r, RAW_TIMEOUT_MS, NULL))
+  {
+    CHECK_INT (200, r.status);
+    CHECK_STR ("late answer", r.body.data);
+    http_resp_free (&r);
+  }
+  else
+    test_fail (__FILE__, __LINE__, "%s: no response queued late", path);
+  CHECK (test_wait_ge (&n_completed_ok, 1, 5000));
+  CHECK_MSG (0 == late_calls_after, "%s: handler called %d times after the "
+             "response was queued", path, late_calls_after);
+  close (fd);
+  buf_free (&carry);
+  test_stop_daemon (d);
+}
+
 static void
 run (void)
 {
@@ -595,6 +707,9 @@ run (void)
   part_no_timeout ();
   part_many ();
   part_queued_then_suspended ();
+  part_late_response ("/s");
+  if (test_mode_external ())
+    part_late_response ("/l");
 }
 
 int

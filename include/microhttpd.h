@@ -867,6 +867,14 @@ enum MHD_Result MHD_queue_basic_auth_fail_response(struct MHD_Connection *connec
                                                    const char *realm,
                                                    struct MHD_Response *response);
 
+/*
+ Queues the response for the connection's current request; it goes
+ out once the access handler has returned. Outside the access handler
+ only for a suspended connection (from any thread; sent after the
+ resume) or, in a daemon without an internal thread, for a request whose
+ final handler call returned without a response. MHD_NO otherwise, and
+ for a second response to the same request.
+ */
 enum MHD_Result MHD_queue_response(struct MHD_Connection *connection,
                                    unsigned int status_code,
                                    struct MHD_Response *response);

@@ -132,7 +132,7 @@ impl Connection {
     pub fn new(fd: RawFd, addr: RawAddr, daemon_handle: CPtr, waker: Arc<WorkerShared>, ctx: &Ctx) -> Box<Connection> {
         // Placeholders: `start` sets every per-connection field, for a new
         // box as for a reused one.
-        let shared = Box::new(ConnShared::new(fd, addr, daemon_handle, 0, waker.clone()));
+        let shared = Box::new(ConnShared::new(fd, addr, daemon_handle, 0, false, waker.clone()));
         let mut c = Box::new(Connection {
             shared,
             fd,
@@ -196,7 +196,8 @@ impl Connection {
             },
         };
         let values = std::mem::take(&mut *self.shared.values.borrow_mut());
-        *self.shared = ConnShared::new(fd, addr, daemon_handle, ctx.cfg.timeout, waker);
+        let external = !ctx.cfg.has(crate::daemon::config::flag::INTERNAL_POLLING_THREAD);
+        *self.shared = ConnShared::new(fd, addr, daemon_handle, ctx.cfg.timeout, external, waker);
         *self.shared.values.borrow_mut() = values;
         self.fd = fd;
         self.transport = transport;
@@ -552,7 +553,12 @@ impl Connection {
             State::HeadersReceiving => self.process_head(ctx),
             State::BodyReceiving => self.process_body(ctx),
             State::AwaitingResponse => {
-                self.final_call(ctx);
+                match self.shared.take_queued() {
+                    // Queued outside the handler (`accepts_late_response`):
+                    // sent without calling the handler again, as in 0.9.75.
+                    Some((resp, status)) => self.start_reply(ctx, resp, status),
+                    None => self.final_call(ctx),
+                }
                 !matches!(self.state, State::AwaitingResponse)
             }
             State::Replying => self.produce(ctx),
@@ -643,9 +649,9 @@ impl Connection {
             }
         };
         self.client_aware = true;
-        self.shared.in_handler.set(true);
+        self.shared.in_handler.store(true, Ordering::Relaxed);
         let ok = ctx.cfg.handler.map_or(false, |h| h.call(&args));
-        self.shared.in_handler.set(false);
+        self.shared.in_handler.store(false, Ordering::Relaxed);
         let left = if size > given {
             ctx.log(&format!("Access handler claimed to leave {} of {} upload bytes; treating as {}", size, given, given));
             given
@@ -653,7 +659,7 @@ impl Connection {
             size
         };
         self.req.last_consumed = given - left;
-        let queued = self.shared.queued.borrow_mut().take();
+        let queued = self.shared.take_queued();
         let suspend = self.shared.suspend_requested.replace(false);
         if let Some((resp, status)) = queued {
             self.start_reply(ctx, resp, status);
@@ -769,7 +775,9 @@ impl Connection {
     fn final_call(&mut self, ctx: &Ctx) {
         self.state = State::AwaitingResponse;
         if self.call_handler(ctx, None) && self.state == State::AwaitingResponse {
-            // No response yet: libmicrohttpd asks again on the next round.
+            // No response yet: libmicrohttpd asks again on the next round,
+            // unless the application queues one in between.
+            self.shared.awaiting.store(true, Ordering::Release);
         }
     }
 
@@ -788,7 +796,8 @@ impl Connection {
         // A response queued before the body was read: the rest of the body
         // is never read, so the connection cannot be reused.
         let early = self.state == State::BodyReceiving && !self.req.body.is_complete();
-        self.shared.http_status.set(status);
+        self.shared.awaiting.store(false, Ordering::Release);
+        self.shared.http_status.store(status, Ordering::Relaxed);
         let sendfile = self.transport.can_sendfile();
         match Reply::start(ctx, &self.req, resp, status, early, sendfile, std::mem::take(&mut self.out_spare)) {
             Ok(reply) => {
@@ -885,7 +894,10 @@ impl Connection {
         if keep_alive {
             self.req.reset();
             self.state = State::HeadersReceiving;
-            self.shared.http_status.set(0);
+            // A second response, queued from another thread for the request
+            // just answered, must not answer the next one.
+            drop(self.shared.take_queued());
+            self.shared.http_status.store(0, Ordering::Relaxed);
             self.client_aware = false;
         } else {
             self.transport.shutdown();
@@ -943,7 +955,7 @@ impl Connection {
         self.finalize_upgraded(ctx);
         self.notify_completed(ctx, code);
         self.reply = None;
-        let queued = self.shared.queued.borrow_mut().take();
-        drop(queued);
+        self.shared.awaiting.store(false, Ordering::Release);
+        drop(self.shared.take_queued());
     }
 }

@@ -16,7 +16,7 @@ use crate::tls::TlsInfo;
 use std::cell::{Cell, OnceCell, RefCell};
 use crate::daemon::worker::WorkerShared;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub struct ConnShared {
@@ -31,11 +31,19 @@ pub struct ConnShared {
     pub socket_context: Cell<CPtr>,
     /// Set by MHD_queue_response from inside the access handler.
     pub queued: RefCell<Option<(Arc<Response>, u32)>>,
-    /// True only while the access handler runs: the window in which
-    /// MHD_queue_response is allowed.
-    pub in_handler: Cell<bool>,
+    /// Set by MHD_queue_response outside the access handler
+    /// (`accepts_late_response`), from any thread; `has_late` tells.
+    pub late: Mutex<Option<(Arc<Response>, u32)>>,
+    pub has_late: AtomicBool,
+    /// True only while the access handler runs.
+    pub in_handler: AtomicBool,
+    /// The handler's final call returned without a response.
+    pub awaiting: AtomicBool,
+    /// The daemon has no internal thread: the application's loop runs
+    /// the connection, and may queue its response between two MHD_run.
+    pub external: bool,
     /// Status of the response being sent, for MHD_CONNECTION_INFO_HTTP_STATUS.
-    pub http_status: Cell<u32>,
+    pub http_status: AtomicU32,
     /// Size of the request head, for MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE.
     pub header_size: Cell<usize>,
     /// Inactivity timeout in seconds (0: none); MHD_set_connection_option may change it.
@@ -68,7 +76,7 @@ pub struct ConnShared {
 }
 
 impl ConnShared {
-    pub fn new(fd: RawFd, addr: RawAddr, daemon_handle: CPtr, timeout: u32, waker: Arc<WorkerShared>) -> ConnShared {
+    pub fn new(fd: RawFd, addr: RawAddr, daemon_handle: CPtr, timeout: u32, external: bool, waker: Arc<WorkerShared>) -> ConnShared {
         ConnShared {
             fd,
             addr,
@@ -77,8 +85,12 @@ impl ConnShared {
             con_cls: Cell::new(CPtr::NULL),
             socket_context: Cell::new(CPtr::NULL),
             queued: RefCell::new(None),
-            in_handler: Cell::new(false),
-            http_status: Cell::new(0),
+            late: Mutex::new(None),
+            has_late: AtomicBool::new(false),
+            in_handler: AtomicBool::new(false),
+            awaiting: AtomicBool::new(false),
+            external,
+            http_status: AtomicU32::new(0),
             header_size: Cell::new(0),
             timeout: Cell::new(timeout),
             timeout_changed: Cell::new(false),
@@ -92,6 +104,38 @@ impl ConnShared {
             upgraded: AtomicBool::new(false),
             tls: OnceCell::new(),
         }
+    }
+
+    /// Whether MHD_queue_response may be called outside the access
+    /// handler, as 0.9.75 lets it: for a suspended connection from any
+    /// thread (the response goes out after the resume), and, in a daemon
+    /// without an internal thread, for a request whose final call returned
+    /// without a response (OLA answers that way once its own work is done).
+    pub fn accepts_late_response(&self) -> bool {
+        self.suspended.load(Ordering::Acquire) || (self.external && self.awaiting.load(Ordering::Acquire))
+    }
+
+    /// Takes the response queued for this request, if any.
+    #[inline]
+    pub fn take_queued(&self) -> Option<(Arc<Response>, u32)> {
+        let queued = self.queued.borrow_mut().take();
+        if queued.is_some() || !self.has_late.load(Ordering::Acquire) {
+            return queued;
+        }
+        self.has_late.store(false, Ordering::Relaxed);
+        self.late.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// MHD_queue_response outside the access handler: false if the
+    /// request has a response already.
+    pub fn queue_late(&self, resp: Arc<Response>, status: u32) -> bool {
+        let mut late = self.late.lock().unwrap_or_else(|e| e.into_inner());
+        if late.is_some() || self.http_status.load(Ordering::Relaxed) != 0 {
+            return false;
+        }
+        *late = Some((resp, status));
+        self.has_late.store(true, Ordering::Release);
+        true
     }
 
     /// MHD_resume_connection: thread-safe; wakes the serving loop.

@@ -10,6 +10,7 @@ use crate::conn::values::{kind, Str};
 use core::ffi::{c_char, c_int, c_uint, c_void};
 use core::ptr;
 use std::ffi::CStr;
+use std::sync::atomic::Ordering;
 
 /// Every bit of `enum MHD_ValueKind` a request can hold.
 const REQUEST_KINDS: u32 = kind::HEADER | kind::COOKIE | kind::POSTDATA | kind::GET_ARGUMENT | kind::FOOTER;
@@ -213,6 +214,12 @@ pub unsafe extern "C" fn MHD_lookup_connection_value_n(
     })
 }
 
+/// Queues the response for the connection's current request; it goes
+/// out once the access handler has returned. Outside the access handler
+/// only for a suspended connection (from any thread; sent after the
+/// resume) or, in a daemon without an internal thread, for a request whose
+/// final handler call returned without a response. MHD_NO otherwise, and
+/// for a second response to the same request.
 #[no_mangle]
 pub unsafe extern "C" fn MHD_queue_response(
     connection: *mut MHD_Connection,
@@ -224,15 +231,18 @@ pub unsafe extern "C" fn MHD_queue_response(
         let (Some(c), Some(r)) = (unsafe { conn_ref(connection) }, unsafe { response_arc(response) }) else {
             return MHD_Result::MHD_NO;
         };
-        if !c.in_handler.get() {
+        let late = !c.in_handler.load(Ordering::Relaxed);
+        if late && !c.accepts_late_response() {
             return MHD_Result::MHD_NO;
         }
         #[cfg(feature = "fault-injection")]
-        super::fault::in_queue_response(match lookup(c, kind::HEADER as c_int, Some(super::fault::HEADER)) {
-            // SAFETY: a value of the connection's table: len bytes at ptr.
-            Some(Some(v)) => Some(unsafe { std::slice::from_raw_parts(v.ptr.cast::<u8>(), v.len) }),
-            _ => None,
-        });
+        if !late {
+            super::fault::in_queue_response(match lookup(c, kind::HEADER as c_int, Some(super::fault::HEADER)) {
+                // SAFETY: a value of the connection's table: len bytes at ptr.
+                Some(Some(v)) => Some(unsafe { std::slice::from_raw_parts(v.ptr.cast::<u8>(), v.len) }),
+                _ => None,
+            });
+        }
         // libmicrohttpd refuses codes outside 100..=999 (three digits).
         if !(100..=999).contains(&status_code) {
             return MHD_Result::MHD_NO;
@@ -241,6 +251,10 @@ pub unsafe extern "C" fn MHD_queue_response(
         // an HTTP/1.1 request that asked for an upgrade; a refusal leaves
         // the connection as it was.
         if r.upgrade_hook().is_some() {
+            // From the handler only: the request's headers are read here.
+            if late {
+                return MHD_Result::MHD_NO;
+            }
             let asked = c.values.try_borrow().map_or(false, |v| v.lookup(kind::HEADER, Some(b"Upgrade")).is_some());
             if status_code != 101 || !c.http11.get() || !asked {
                 return MHD_Result::MHD_NO;
@@ -248,8 +262,11 @@ pub unsafe extern "C" fn MHD_queue_response(
         } else if status_code == 101 {
             return MHD_Result::MHD_NO;
         }
+        if late {
+            return if c.queue_late(r, status_code) { MHD_Result::MHD_YES } else { MHD_Result::MHD_NO };
+        }
         let mut q = c.queued.borrow_mut();
-        if q.is_some() || c.http_status.get() != 0 {
+        if q.is_some() || c.http_status.load(Ordering::Relaxed) != 0 {
             return MHD_Result::MHD_NO;
         }
         *q = Some((r, status_code));
@@ -289,7 +306,7 @@ pub unsafe extern "C" fn mhd_rs_get_connection_info(
             }
             MHD_ConnectionInfo { header_size: n }
         } else if t == T::MHD_CONNECTION_INFO_HTTP_STATUS as c_int {
-            let s = c.http_status.get();
+            let s = c.http_status.load(Ordering::Relaxed);
             if s == 0 {
                 return ptr::null();
             }
