@@ -217,7 +217,7 @@ check-upstream: deps build
 check-debian-programs: build
 	@sh bench/need.sh debuginfod:debuginfod systemd-journal-remote:/lib/systemd/systemd-journal-gatewayd \
 	  collectd-core:collectd libprotobuf-c1:f=/usr/lib/x86_64-linux-gnu/libprotobuf-c.so.1 motion:motion \
-	  janus:janus
+	  janus:janus kiwix-tools:kiwix-serve zim-tools:zimwriterfs ola:olad
 	@mkdir -p $(BUILD)/debian-programs
 	@$(PYTHON) capi-tests/debian_programs.py $(BUILD) $(BUILD)/debian-programs
 

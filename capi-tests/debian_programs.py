@@ -15,6 +15,11 @@ the same.
 - Janus (WebRTC server), its REST API over HTTP and HTTPS: a session with
   the echotest plugin, whose long poll is suspended until another thread
   resumes it, and the admin API;
+- kiwix-serve (a thread pool) serving a ZIM file made with zimwriterfs:
+  pages, a 1 MiB file whole and by range, gzip, HEAD, search, 404s;
+- olad (Open Lighting Architecture): its web UI, run from its own loop
+  with MHD_run, answering JSON pages after an RPC to itself with
+  MHD_queue_response outside the access handler, and a form POST;
 - collectd with its write_prometheus plugin: /metrics as text and as
   protobuf (the values change; the status, headers and metric names not);
 - motion's web control without a camera: its main page and a camera's
@@ -412,8 +417,120 @@ def janus():
         check(seen['Debian'] == seen['ours'], 'janus: the same answers with both libraries, HTTP and HTTPS')
 
 
+def fetch(url, headers=None, method=None):
+    """(status, headers without Date, ETag and Connection, body) of one
+    request, with curl (it keeps what it got of a cut answer; status 0 when
+    nothing). Connection: a response queued in the handler's first call
+    closes the connection in 0.9.75, not in ours (README, "Differences")."""
+    args = ['curl', '-s', '--max-time', '20', '-D', '-', '-o', '-']
+    for k, v in (headers or {}).items():
+        args += ['-H', f'{k}: {v}']
+    if method == 'HEAD':
+        args.append('-I')
+    r = subprocess.run(args + [url], capture_output=True)
+    head, _, body = r.stdout.partition(b'\r\n\r\n')
+    lines = head.decode('latin-1').split('\r\n')
+    m = re.match(r'HTTP/1\.[01] (\d+)', lines[0])
+    hdrs = [tuple(l.split(': ', 1)) for l in lines[1:] if ': ' in l]
+    return (int(m.group(1)) if m else 0, [h for h in hdrs if h[0].lower() not in ('date', 'etag', 'connection')], body)
+
+
+def kiwix():
+    """kiwix-serve (a thread pool) serving a ZIM file made here: pages,
+    a 1 MiB file whole, by range, gzip-compressed, HEAD, search, 404s."""
+    html = os.path.join(WORK, 'kiwix-html')
+    os.makedirs(html, exist_ok=True)
+    with open(os.path.join(html, 'index.html'), 'w') as f:
+        f.write('<html><head><title>Home</title></head><body><h1>Hello</h1><a href="big.html">big</a></body></html>')
+    with open(os.path.join(html, 'big.html'), 'w') as f:
+        f.write('<html><head><title>Big page</title></head><body>' +
+                ''.join(f'<p>line {i} {"lorem ipsum " * 8}</p>\n' for i in range(5000)) + '</body></html>')
+    with open(os.path.join(html, 'data.bin'), 'wb') as f:
+        f.write(bytes(range(256)) * 4096)
+    # zimwriterfs wants a 48x48 PNG illustration.
+    import struct
+    import zlib
+    chunk = lambda t, d: struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d))
+    with open(os.path.join(html, 'icon.png'), 'wb') as f:
+        f.write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 48, 48, 8, 2, 0, 0, 0)) +
+                chunk(b'IDAT', zlib.compress((b'\x00' + b'\xff\x00\x00' * 48) * 48)) +
+                chunk(b'IEND', b''))
+    zim = os.path.join(WORK, 't.zim')
+    if os.path.exists(zim):
+        os.unlink(zim)
+    made = subprocess.run(['zimwriterfs', '-w', 'index.html', '-I', 'icon.png', '-l', 'eng', '-t', 'Test',
+                           '-d', 'test', '-c', 'me', '-p', 'me', '-n', 'testzim', html, zim], capture_output=True)
+    check(made.returncode == 0, 'kiwix: a ZIM file made with zimwriterfs')
+    if made.returncode != 0:
+        return
+    pages = {}
+    for name, lib in LIBS:
+        port = 18500 + (os.getpid() + len(pages)) % 400
+        p = start(['kiwix-serve', '-i', '127.0.0.1', '-p', str(port), '-t', '4', zim], lib)
+        base = f'http://127.0.0.1:{port}'
+        try:
+            up = wait_until(lambda: fetch(base + '/t/index.html')[0] == 200, 15)
+            check(up, f'kiwix-serve with {name}: serves the ZIM file')
+            if not up:
+                continue
+            check(lib in mapped_library(p.pid), f'kiwix-serve with {name}: maps {lib}')
+            whole = fetch(base + '/t/data.bin')
+            check(whole[2] == bytes(range(256)) * 4096, f'kiwix-serve with {name}: 1 MiB byte for byte')
+            pages[name] = [fetch(base + u) for u in ('/t', '/t/index.html', '/t/big.html', '/t/missing', '/nothing',
+                                                      '/search?content=t&pattern=lorem', '/suggest?content=t&term=Big',
+                                                      '/catalog/v2/illustration/t/?size=48')]
+            pages[name] += [whole, fetch(base + '/t/data.bin', {'Range': 'bytes=100-199'}),
+                            fetch(base + '/t/big.html', {'Accept-Encoding': 'gzip, deflate'}),
+                            fetch(base + '/t/data.bin', method='HEAD')]
+        finally:
+            stop(p)
+    if len(pages) == 2:
+        check(pages['Debian'] == pages['ours'], 'kiwix-serve: the same answers with both libraries')
+
+
+def ola():
+    """olad, the Open Lighting Architecture daemon: its web UI in a loop of
+    its own (MHD_run, no internal thread), JSON pages it answers after an
+    RPC to itself (MHD_queue_response outside the access handler), a form
+    POST through the post processor."""
+    pages = {}
+    for name, lib in LIBS:
+        port = 18900 + (os.getpid() + 2 * len(pages)) % 400
+        cfg = os.path.join(WORK, f'ola-{name}')
+        os.makedirs(cfg, exist_ok=True)
+        os.chmod(cfg, 0o777)
+        argv = ['olad', '-c', cfg, '-p', str(port), '-r', str(port + 1), '--no-register-with-dns-sd', '-l', '1']
+        if os.getuid() == 0:
+            # It refuses to run as root.
+            argv = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] + argv
+        p = start(argv, lib)
+        base = f'http://127.0.0.1:{port}'
+        try:
+            up = wait_until(lambda: fetch(base + '/')[0] == 200, 15)
+            check(up, f'olad with {name}: serves its web UI')
+            if not up:
+                continue
+            check(lib in mapped_library(p.pid), f'olad with {name}: maps {lib}')  # setpriv execs olad
+            stats = fetch(base + '/json/server_stats')  # its values change, its keys not
+            pages[name] = [(stats[0], without_length(stats[1]), sorted(re.findall(rb'"(\w+)":', stats[2])))]
+            own = lambda page: (page[0], without_length(page[1]),  # its JSON writes / as \/
+                                page[2].replace(cfg.encode(), b'CONFIG').replace(cfg.replace('/', '\\/').encode(), b'CONFIG'))
+            pages[name] += [own(fetch(base + u)) for u in ('/', '/ola.html', '/json/universe_plugin_list', '/json/plugin_info?id=1',
+                                                           '/help', '/nothing', '/new/', '/reload', '/get_dmx?u=1')]
+            r = subprocess.run(['curl', '-s', '--max-time', '20', '-d', 'u=1&d=1,2,3', '-w', '\n%{http_code}',
+                                base + '/set_dmx'], capture_output=True)
+            pages[name].append(r.stdout)
+            check(all(pg[0] for pg in pages[name][:-1]), f'olad with {name}: every page answered')
+        finally:
+            stop(p)
+    if len(pages) == 2:
+        check(pages['Debian'] == pages['ours'], 'olad: the same answers with both libraries')
+
+
 debuginfod()
 janus()
+kiwix()
+ola()
 gatewayd(https=False)
 gatewayd(https=True)
 journal_remote(https=False)
