@@ -206,12 +206,18 @@ check: deps build
 # libmicrohttpd 0.9.75's own tests, built from Debian's source against
 # Debian's library, run with it and with ours (capi-tests/upstream_suite.sh;
 # fetches the source from deb.debian.org into build/upstream).
-.PHONY: check-upstream
+.PHONY: check-upstream check-upstream-zzuf
 check-upstream: deps build
 	@sh capi-tests/upstream_suite.sh
 
+# The same, plus 0.9.75's src/testzzuf (zzuf garbles the requests; the
+# server must neither crash nor hang), about 80 s more. Not in make check.
+check-upstream-zzuf: deps build
+	@UPSTREAM_ZZUF=1 sh capi-tests/upstream_suite.sh
+
 # Programs Debian ships linked against libmicrohttpd.so.12 (debuginfod,
-# systemd-journal-gatewayd, collectd's write_prometheus plugin, motion), run with Debian's library and with ours
+# systemd-journal-gatewayd and -remote, Janus, kiwix-serve, olad, collectd's
+# write_prometheus plugin, motion), run with Debian's library and with ours
 # (capi-tests/debian_programs.py; installs their packages as root).
 .PHONY: check-debian-programs
 check-debian-programs: build

@@ -108,5 +108,26 @@ case $line in
   *) echo "upstream: the examples run ended early (log: $B/examples.log)"; differ=$((differ + 1));;
 esac
 echo "examples: $line"
+# UPSTREAM_ZZUF=1 (make check-upstream-zzuf): src/testzzuf, where zzuf
+# garbles the bytes between curl and the server (through socat, on fixed
+# ports 11080 and 11081); a test passes when the server neither crashes nor
+# hangs, whatever curl gets. With ours only: about 80 s.
+if [ "${UPSTREAM_ZZUF:-0}" = 1 ]; then
+  sh bench/need.sh zzuf:zzuf socat:socat || exit 1
+  make -C "$SRC/src/testzzuf" check TESTS= >"$B/log/testzzuf.build.log" 2>&1 ||
+    { echo "upstream: building src/testzzuf failed, see $B/log/testzzuf.build.log"; exit 1; }
+  for t in "$SRC"/src/testzzuf/.libs/test_*; do
+    n=$(basename "$t")
+    ( cd "$SRC/src/testzzuf" && LD_LIBRARY_PATH=$OURS timeout 300 "$t" >"$B/log/$n.zzuf.log" 2>&1 )
+    rc=$?
+    if [ "$rc" = 0 ]; then
+      same=$((same + 1))
+      printf '%-42s zzuf, ours %s\n' "$n" "$rc"
+    else
+      differ=$((differ + 1))
+      printf '%-42s zzuf, ours %s FAILS (log: %s)\n' "$n" "$rc" "$B/log/$n.zzuf.log"
+    fi
+  done
+fi
 echo "$same passed, $differ failed"
 [ "$differ" = 0 ]
