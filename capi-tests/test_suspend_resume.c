@@ -19,7 +19,10 @@
  * - a response queued outside the handler: for a suspended connection from
  *   another thread (then resumed), and in the external modes from the
  *   application's loop between two MHD_run for a request whose final call
- *   returned without one (OLA's pattern); the handler is not called again.
+ *   returned without one (OLA's pattern); the handler is not called again;
+ * - a content reader that suspends the connection while it has no data
+ *   (0.9.75 allows MHD_suspend_connection there): not called again until
+ *   resumed, and the body is whole after the resume.
  * Daemons are started with MHD_ALLOW_SUSPEND_RESUME (0.9.75 panics
  * without it).  0.9.75 does not support suspend/resume with a thread per
  * connection (documented): skipped there in the reference run. */
@@ -691,6 +694,110 @@ part_late_response (const char *path)
   test_stop_daemon (d);
 }
 
+/* A reader that gives "first ", then suspends until "second" is there. */
+static struct MHD_Connection *stream_conn;
+static volatile int stream_suspended;   /* the reader has suspended */
+static volatile int stream_ready;       /* "second" may be given */
+static volatile int stream_early_calls; /* calls while suspended */
+
+static ssize_t
+stream_reader (void *cls, uint64_t pos, char *buf, size_t max)
+{
+  (void) cls;
+  if (ATOMIC_GET (&stream_suspended) && ! ATOMIC_GET (&stream_ready))
+    ATOMIC_INC (&stream_early_calls);
+  if (0 == pos)
+  {
+    SETUP_CHECK (max >= 6);
+    memcpy (buf, "first ", 6);
+    return 6;
+  }
+  if (6 == pos)
+  {
+    if (! ATOMIC_GET (&stream_ready))
+    {
+      if (! ATOMIC_GET (&stream_suspended))
+      {
+        MHD_suspend_connection (stream_conn);
+        ATOMIC_SET (&stream_suspended, 1);
+      }
+      return 0;
+    }
+    SETUP_CHECK (max >= 6);
+    memcpy (buf, "second", 6);
+    return 6;
+  }
+  return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static enum MHD_Result
+stream_handler (void *cls, struct MHD_Connection *c, const char *url,
+                const char *method, const char *version, const char *upload,
+                size_t *upload_size, void **con_cls)
+{
+  static int marker;
+  struct MHD_Response *resp;
+  enum MHD_Result ret;
+  (void) cls;
+  (void) url;
+  (void) method;
+  (void) version;
+  (void) upload;
+  (void) upload_size;
+  if (&marker != *con_cls)
+  {
+    *con_cls = &marker;
+    return MHD_YES;
+  }
+  stream_conn = c;
+  resp = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 64,
+                                            stream_reader, NULL, NULL);
+  SETUP_CHECK (NULL != resp);
+  ret = MHD_queue_response (c, MHD_HTTP_OK, resp);
+  MHD_destroy_response (resp);
+  return ret;
+}
+
+static void
+part_reader_suspends (void)
+{
+  struct MHD_Daemon *d;
+  int fd;
+  struct buf carry;
+  struct http_resp r;
+
+  reset ();
+  stream_conn = NULL;
+  stream_suspended = stream_ready = stream_early_calls = 0;
+  d = START_DAEMON (MHD_ALLOW_SUSPEND_RESUME, stream_handler, NULL,
+                    MHD_OPTION_NOTIFY_COMPLETED, held_completed, NULL,
+                    MHD_OPTION_END);
+  fd = raw_connect (test_daemon_port (d));
+  SETUP_CHECK (fd >= 0);
+  buf_init (&carry);
+  raw_send_str (fd, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK_MSG (test_wait_ge (&stream_suspended, 1, 5000),
+             "the reader was not asked for more than its first part");
+  /* suspended: the reader must not be called (a loop would call it
+     again and again at once); 300 ms for it to show */
+  CHECK_MSG (! test_wait_ge (&stream_early_calls, 1, 300), "reader called "
+             "%d times while suspended", stream_early_calls);
+  ATOMIC_SET (&stream_ready, 1);
+  MHD_resume_connection (stream_conn);
+  if (1 == raw_read_response (fd, &carry, 0, &r, RAW_TIMEOUT_MS, NULL))
+  {
+    CHECK_INT (200, r.status);
+    CHECK_STR ("first second", r.body.data);
+    http_resp_free (&r);
+  }
+  else
+    test_fail (__FILE__, __LINE__, "no whole response after the resume");
+  CHECK (test_wait_ge (&n_completed_ok, 1, 5000));
+  close (fd);
+  buf_free (&carry);
+  test_stop_daemon (d);
+}
+
 static void
 run (void)
 {
@@ -710,6 +817,7 @@ run (void)
   part_late_response ("/s");
   if (test_mode_external ())
     part_late_response ("/l");
+  part_reader_suspends ();
 }
 
 int

@@ -912,10 +912,11 @@ void MHD_set_panic_func(MHD_PanicCallback cb, void *cls);
 void MHD_stop_daemon(struct MHD_Daemon *daemon);
 
 /*
- From the access handler: the connection is not served (nor timed out)
- until MHD_resume_connection, which any thread may call, even before the
- handler returns. A response queued in the same handler call is held,
- status line included, until the resume.
+ From the access handler or a content reader callback: the connection is
+ not served (nor timed out) until MHD_resume_connection, which any thread
+ may call, even before the callback returns. A response queued in the
+ same handler call is held, status line included, until the resume; what
+ a reader gave in the call that suspends goes out after it.
  */
 void MHD_suspend_connection(struct MHD_Connection *connection);
 

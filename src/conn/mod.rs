@@ -815,7 +815,15 @@ impl Connection {
     /// Generates body bytes that must be produced (callbacks, pipes, framing).
     fn produce(&mut self, ctx: &Ctx) -> bool {
         let Some(reply) = self.reply.as_mut() else { return false };
-        match reply.produce(ctx) {
+        let produced = reply.produce(ctx);
+        // A content reader may suspend the connection (0.9.75 allows it
+        // there and in the access handler): nothing more is produced or
+        // sent until the resume, what it gave now included.
+        if self.shared.suspend_requested.replace(false) && produced.is_ok() {
+            self.suspend();
+            return true;
+        }
+        match produced {
             Ok(p) => {
                 if reply.is_done() && self.interim.is_empty() {
                     self.finish_reply(ctx);

@@ -358,10 +358,11 @@ pub unsafe extern "C" fn mhd_rs_set_connection_option(
     })
 }
 
-/// From the access handler: the connection is not served (nor timed out)
-/// until MHD_resume_connection, which any thread may call, even before the
-/// handler returns. A response queued in the same handler call is held,
-/// status line included, until the resume.
+/// From the access handler or a content reader callback: the connection is
+/// not served (nor timed out) until MHD_resume_connection, which any thread
+/// may call, even before the callback returns. A response queued in the
+/// same handler call is held, status line included, until the resume; what
+/// a reader gave in the call that suspends goes out after it.
 #[no_mangle]
 pub unsafe extern "C" fn MHD_suspend_connection(connection: *mut MHD_Connection) {
     guard((), || {
