@@ -819,9 +819,13 @@ impl Connection {
         // A content reader may suspend the connection (0.9.75 allows it
         // there and in the access handler): nothing more is produced or
         // sent until the resume, what it gave now included.
-        if self.shared.suspend_requested.replace(false) && produced.is_ok() {
-            self.suspend();
-            return true;
+        if self.shared.suspend_requested.replace(false) {
+            if produced.is_ok() {
+                self.suspend();
+                return true;
+            }
+            // The reader failed too: the connection closes instead.
+            self.shared.suspended.store(false, Ordering::Release);
         }
         match produced {
             Ok(p) => {
