@@ -255,22 +255,32 @@ quiet_for (int fd, int ms)
   return -2 == n;
 }
 
+/* The next response on fd: 200 with this body; `what` names it. */
 static void
-expect_reply (int fd, struct buf *carry, int id, int line)
+expect_body (int fd, struct buf *carry, const char *body, const char *what,
+             int line)
 {
   struct http_resp r;
-  char exp[64];
-  snprintf (exp, sizeof (exp), "resumed %d", id);
   if (1 != raw_read_response (fd, carry, 0, &r, RAW_TIMEOUT_MS, NULL))
   {
-    test_fail (__FILE__, line, "no response after resuming request %d", id);
+    test_fail (__FILE__, line, "%s: no response", what);
     return;
   }
   if (200 != r.status)
-    test_fail (__FILE__, line, "request %d: status %d", id, r.status);
-  if (0 != strcmp (exp, r.body.data))
-    test_fail (__FILE__, line, "request %d: body \"%s\"", id, r.body.data);
+    test_fail (__FILE__, line, "%s: status %d", what, r.status);
+  if (0 != strcmp (body, r.body.data))
+    test_fail (__FILE__, line, "%s: body \"%s\"", what, r.body.data);
   http_resp_free (&r);
+}
+
+static void
+expect_reply (int fd, struct buf *carry, int id, int line)
+{
+  char exp[64];
+  char what[64];
+  snprintf (exp, sizeof (exp), "resumed %d", id);
+  snprintf (what, sizeof (what), "request %d, resumed", id);
+  expect_body (fd, carry, exp, what, line);
 }
 
 /* One POST suspended on its final call, then a GET on the same
@@ -549,33 +559,14 @@ part_queued_then_suspended (void)
   pthread_join (th, NULL);
   for (i = count - 1; i >= 0; i--)
   {
-    struct http_resp r;
     char exp[32];
     snprintf (exp, sizeof (exp), "answer %d", i);
-    if (1 != raw_read_response (fds[i], &carry[i], 0, &r, RAW_TIMEOUT_MS,
-                                NULL))
-    {
-      test_fail (__FILE__, __LINE__, "no response after resuming %d", i);
-      continue;
-    }
-    CHECK_INT (200, r.status);
-    CHECK_STR (exp, r.body.data);
-    http_resp_free (&r);
+    expect_body (fds[i], &carry[i], exp, "held reply, resumed", __LINE__);
   }
   /* the fast answer: resumed before the handler returned */
   raw_send_str (fds[0], "GET /i7 HTTP/1.1\r\nHost: x\r\n\r\n");
-  {
-    struct http_resp r;
-    if (1 == raw_read_response (fds[0], &carry[0], 0, &r, RAW_TIMEOUT_MS,
-                                NULL))
-    {
-      CHECK_INT (200, r.status);
-      CHECK_STR ("answer 7", r.body.data);
-      http_resp_free (&r);
-    }
-    else
-      test_fail (__FILE__, __LINE__, "no response when resumed at once");
-  }
+  expect_body (fds[0], &carry[0], "answer 7", "held reply, resumed at once",
+               __LINE__);
   CHECK (test_wait_ge (&n_completed_ok, count + 1, 5000));
   CHECK_INT (0, held_reader_early);
   for (i = 0; i < count; i++)
@@ -650,7 +641,6 @@ part_late_response (const char *path)
   struct MHD_Daemon *d;
   int fd;
   struct buf carry;
-  struct http_resp r;
   char req[96];
   int suspend = ('s' == path[1]);
 
@@ -678,14 +668,7 @@ part_late_response (const char *path)
   }
   else
     SETUP_CHECK (test_in_driver (d, late_queue, NULL));
-  if (1 == raw_read_response (fd, &carry, 0, &r, RAW_TIMEOUT_MS, NULL))
-  {
-    CHECK_INT (200, r.status);
-    CHECK_STR ("late answer", r.body.data);
-    http_resp_free (&r);
-  }
-  else
-    test_fail (__FILE__, __LINE__, "%s: no response queued late", path);
+  expect_body (fd, &carry, "late answer", path, __LINE__);
   CHECK (test_wait_ge (&n_completed_ok, 1, 5000));
   CHECK_MSG (0 == late_calls_after, "%s: handler called %d times after the "
              "response was queued", path, late_calls_after);
@@ -764,7 +747,6 @@ part_reader_suspends (void)
   struct MHD_Daemon *d;
   int fd;
   struct buf carry;
-  struct http_resp r;
 
   reset ();
   stream_conn = NULL;
@@ -784,14 +766,7 @@ part_reader_suspends (void)
              "%d times while suspended", stream_early_calls);
   ATOMIC_SET (&stream_ready, 1);
   MHD_resume_connection (stream_conn);
-  if (1 == raw_read_response (fd, &carry, 0, &r, RAW_TIMEOUT_MS, NULL))
-  {
-    CHECK_INT (200, r.status);
-    CHECK_STR ("first second", r.body.data);
-    http_resp_free (&r);
-  }
-  else
-    test_fail (__FILE__, __LINE__, "no whole response after the resume");
+  expect_body (fd, &carry, "first second", "reader resumed", __LINE__);
   CHECK (test_wait_ge (&n_completed_ok, 1, 5000));
   close (fd);
   buf_free (&carry);
