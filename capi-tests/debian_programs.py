@@ -244,12 +244,23 @@ def motion():
         check(pages['Debian'] == pages['ours'], 'motion: the same pages with both libraries')
 
 
-def curl(url, *args):
-    """(status, body) of one curl request; status 0 when nothing came."""
-    r = subprocess.run(['curl', '-s', '--max-time', '20', '--cacert', os.path.join(TLS_DIR, 'ca.pem'),
-                        '-o', '-', '-w', '\n%{http_code}', *args, url], capture_output=True)
-    body, _, status = r.stdout.rpartition(b'\n')
-    return int(status or 0), body
+def fetch(url, *args, headers=None, method=None):
+    """(status, headers without Date, ETag and Connection, body) of one
+    request with curl, `args` added to its command line (curl keeps what
+    it got of a cut answer; status 0 when nothing). Connection: a response
+    queued in the handler's first call closes the connection in 0.9.75,
+    not in ours (README, "Differences")."""
+    argv = ['curl', '-s', '--max-time', '20', '--cacert', os.path.join(TLS_DIR, 'ca.pem'), '-D', '-', '-o', '-']
+    for k, v in (headers or {}).items():
+        argv += ['-H', f'{k}: {v}']
+    if method == 'HEAD':
+        argv.append('-I')
+    r = subprocess.run(argv + list(args) + [url], capture_output=True)
+    head, _, body = r.stdout.partition(b'\r\n\r\n')
+    lines = head.decode('latin-1').split('\r\n')
+    m = re.match(r'HTTP/1\.[01] (\d+)', lines[0])
+    hdrs = [tuple(l.split(': ', 1)) for l in lines[1:] if ': ' in l]
+    return (int(m.group(1)) if m else 0, [h for h in hdrs if h[0].lower() not in ('date', 'etag', 'connection')], body)
 
 
 def journal_remote(https):
@@ -293,17 +304,17 @@ def journal_remote(https):
                    f'--listen-{scheme}=127.0.0.1:{port}'] + tls_args, lib)
         url = f'{scheme}://localhost:{port}/upload'
         try:
-            up = wait_until(lambda: curl(url)[0] != 0, 10)
+            up = wait_until(lambda: fetch(url)[0] != 0, 10)
             check(up, f'{what} with {name}: answers')
             if not up:
                 continue
             check(lib in mapped_library(p.pid), f'{what} with {name}: maps {lib}')
             answers = [
-                curl(url, *typ, '--data-binary', '@' + one),
-                curl(url, *typ, '--data-binary', '@' + export),
-                curl(url, *typ, '-H', 'Transfer-Encoding: chunked', '--data-binary', '@' + export),
-                curl(url),  # GET: refused
-                curl(url, '-H', 'Content-Type: text/plain', '--data-binary', '@' + one),  # refused
+                fetch(url, *typ, '--data-binary', '@' + one),
+                fetch(url, *typ, '--data-binary', '@' + export),
+                fetch(url, *typ, '-H', 'Transfer-Encoding: chunked', '--data-binary', '@' + export),
+                fetch(url),  # GET: refused
+                fetch(url, '-H', 'Content-Type: text/plain', '--data-binary', '@' + one),  # refused
             ]
             check([a[0] for a in answers[:3]] == [202] * 3, f'{what} with {name}: three uploads accepted')
             upload = subprocess.run(['/lib/systemd/systemd-journal-upload', '--follow=no', '--url=' + url[:-7],
@@ -417,24 +428,6 @@ def janus():
         check(seen['Debian'] == seen['ours'], 'janus: the same answers with both libraries, HTTP and HTTPS')
 
 
-def fetch(url, headers=None, method=None):
-    """(status, headers without Date, ETag and Connection, body) of one
-    request, with curl (it keeps what it got of a cut answer; status 0 when
-    nothing). Connection: a response queued in the handler's first call
-    closes the connection in 0.9.75, not in ours (README, "Differences")."""
-    args = ['curl', '-s', '--max-time', '20', '-D', '-', '-o', '-']
-    for k, v in (headers or {}).items():
-        args += ['-H', f'{k}: {v}']
-    if method == 'HEAD':
-        args.append('-I')
-    r = subprocess.run(args + [url], capture_output=True)
-    head, _, body = r.stdout.partition(b'\r\n\r\n')
-    lines = head.decode('latin-1').split('\r\n')
-    m = re.match(r'HTTP/1\.[01] (\d+)', lines[0])
-    hdrs = [tuple(l.split(': ', 1)) for l in lines[1:] if ': ' in l]
-    return (int(m.group(1)) if m else 0, [h for h in hdrs if h[0].lower() not in ('date', 'etag', 'connection')], body)
-
-
 def kiwix():
     """kiwix-serve (a thread pool) serving a ZIM file made here: pages,
     a 1 MiB file whole, by range, gzip-compressed, HEAD, search, 404s."""
@@ -479,8 +472,8 @@ def kiwix():
             pages[name] = [fetch(base + u) for u in ('/t', '/t/index.html', '/t/big.html', '/t/missing', '/nothing',
                                                       '/search?content=t&pattern=lorem', '/suggest?content=t&term=Big',
                                                       '/catalog/v2/illustration/t/?size=48')]
-            pages[name] += [whole, fetch(base + '/t/data.bin', {'Range': 'bytes=100-199'}),
-                            fetch(base + '/t/big.html', {'Accept-Encoding': 'gzip, deflate'}),
+            pages[name] += [whole, fetch(base + '/t/data.bin', headers={'Range': 'bytes=100-199'}),
+                            fetch(base + '/t/big.html', headers={'Accept-Encoding': 'gzip, deflate'}),
                             fetch(base + '/t/data.bin', method='HEAD')]
         finally:
             stop(p)
@@ -517,10 +510,8 @@ def ola():
                                 page[2].replace(cfg.encode(), b'CONFIG').replace(cfg.replace('/', '\\/').encode(), b'CONFIG'))
             pages[name] += [own(fetch(base + u)) for u in ('/', '/ola.html', '/json/universe_plugin_list', '/json/plugin_info?id=1',
                                                            '/help', '/nothing', '/new/', '/reload', '/get_dmx?u=1')]
-            r = subprocess.run(['curl', '-s', '--max-time', '20', '-d', 'u=1&d=1,2,3', '-w', '\n%{http_code}',
-                                base + '/set_dmx'], capture_output=True)
-            pages[name].append(r.stdout)
-            check(all(pg[0] for pg in pages[name][:-1]), f'olad with {name}: every page answered')
+            pages[name].append(fetch(base + '/set_dmx', '-d', 'u=1&d=1,2,3'))  # through the post processor
+            check(all(pg[0] for pg in pages[name]), f'olad with {name}: every page answered')
         finally:
             stop(p)
     if len(pages) == 2:
