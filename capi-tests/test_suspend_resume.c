@@ -503,6 +503,15 @@ held_completed (void *cls, struct MHD_Connection *c, void **con_cls,
   ATOMIC_INC (&n_completed);
 }
 
+/* A daemon for the parts below: `h` answers, held_completed counts. */
+static struct MHD_Daemon *
+start_counted (MHD_AccessHandlerCallback h)
+{
+  return START_DAEMON (MHD_ALLOW_SUSPEND_RESUME, h, NULL,
+                       MHD_OPTION_NOTIFY_COMPLETED, held_completed, NULL,
+                       MHD_OPTION_END);
+}
+
 static void *
 held_resumer (void *arg)
 {
@@ -535,9 +544,7 @@ part_queued_then_suspended (void)
 
   reset ();
   held_reader_early = 0;
-  d = START_DAEMON (MHD_ALLOW_SUSPEND_RESUME, held_handler, NULL,
-                    MHD_OPTION_NOTIFY_COMPLETED, held_completed, NULL,
-                    MHD_OPTION_END);
+  d = start_counted (held_handler);
   port = test_daemon_port (d);
   for (i = 0; i < count; i++)
   {
@@ -647,9 +654,7 @@ part_late_response (const char *path)
   reset ();
   late_conn = NULL;
   late_final_calls = late_queued = late_calls_after = 0;
-  d = START_DAEMON (MHD_ALLOW_SUSPEND_RESUME, late_handler, NULL,
-                    MHD_OPTION_NOTIFY_COMPLETED, held_completed, NULL,
-                    MHD_OPTION_END);
+  d = start_counted (late_handler);
   fd = raw_connect (test_daemon_port (d));
   SETUP_CHECK (fd >= 0);
   buf_init (&carry);
@@ -751,9 +756,7 @@ part_reader_suspends (void)
   reset ();
   stream_conn = NULL;
   stream_suspended = stream_ready = stream_early_calls = 0;
-  d = START_DAEMON (MHD_ALLOW_SUSPEND_RESUME, stream_handler, NULL,
-                    MHD_OPTION_NOTIFY_COMPLETED, held_completed, NULL,
-                    MHD_OPTION_END);
+  d = start_counted (stream_handler);
   fd = raw_connect (test_daemon_port (d));
   SETUP_CHECK (fd >= 0);
   buf_init (&carry);
