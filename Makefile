@@ -217,13 +217,14 @@ check-upstream-zzuf: deps build
 
 # Programs Debian ships linked against libmicrohttpd.so.12 (debuginfod,
 # systemd-journal-gatewayd and -remote, Janus, kiwix-serve, olad, collectd's
-# write_prometheus plugin, motion), run with Debian's library and with ours
+# write_prometheus plugin, motion, idwcc), run with Debian's library and with ours
 # (capi-tests/debian_programs.py; installs their packages as root).
 .PHONY: check-debian-programs
 check-debian-programs: build
 	@sh bench/need.sh debuginfod:debuginfod systemd-journal-remote:/lib/systemd/systemd-journal-gatewayd \
 	  collectd-core:collectd libprotobuf-c1:f=/usr/lib/x86_64-linux-gnu/libprotobuf-c.so.1 motion:motion \
-	  janus:janus kiwix-tools:kiwix-serve zim-tools:zimwriterfs ola:olad
+	  janus:janus kiwix-tools:kiwix-serve zim-tools:zimwriterfs ola:olad \
+	  idwcc:idwcc
 	@mkdir -p $(BUILD)/debian-programs
 	@$(PYTHON) capi-tests/debian_programs.py $(BUILD) $(BUILD)/debian-programs
 

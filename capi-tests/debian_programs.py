@@ -24,7 +24,11 @@ the same.
   protobuf (the values change; the status, headers and metric names not);
 - motion's web control without a camera: its main page and a camera's
   detection status (the pages name the instance's own port and paths,
-  which are replaced before the comparison).
+  which are replaced before the comparison);
+- idwcc (iddawc's OAuth2 test client), built on the Ulfius web framework:
+  its web app, its session API read and written with JSON (POST and PUT,
+  one body of 100 KiB), a form and a multipart upload, HEAD, DELETE, 404s,
+  and 50 parallel requests.
 
 usage: debian_programs.py OUR_LIB_DIR WORK_DIR   (make check-debian-programs)
 Last line: "N passed, M failed".
@@ -83,9 +87,9 @@ def wait_until(pred, seconds):
     return False
 
 
-def start(argv, lib):
+def start(argv, lib, stdin=None):
     """A server program with `lib` first on its library path."""
-    return subprocess.Popen(argv, env=dict(os.environ, LD_LIBRARY_PATH=lib),
+    return subprocess.Popen(argv, env=dict(os.environ, LD_LIBRARY_PATH=lib), stdin=stdin,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -518,6 +522,48 @@ def ola():
         check(pages['Debian'] == pages['ours'], 'olad: the same answers with both libraries')
 
 
+def idwcc():
+    pages = {}
+    big = os.path.join(WORK, 'idwcc-big.json')
+    with open(big, 'w') as f:
+        f.write('{"client_id":"big","additional_parameters":{"x":"%s"}}' % ('y' * 100_000))
+    for name, lib in LIBS:
+        port = 19300 + (os.getpid() + 7) % 600
+        # It quits on a line (or the end) of its standard input.
+        p = start(['idwcc', '-p', str(port), '-b', 'true'], lib, stdin=subprocess.PIPE)
+        base = f'http://127.0.0.1:{port}'
+        try:
+            up = wait_until(lambda: fetch(base + '/')[0] == 200, 15)
+            check(up, f'idwcc with {name}: serves its web app')
+            if not up:
+                continue
+            check(lib in mapped_library(p.pid), f'idwcc with {name}: maps {lib}')
+            session = base + '/api/session'
+            json_type = ('-H', 'Content-Type: application/json')
+            answers = [fetch(base + '/'), fetch(session),
+                       fetch(session, '-X', 'POST', *json_type, '--data', '{"client_id":"abc","redirect_uri":"http://x/cb","token_exp":900}')]
+            stored = fetch(session)
+            check(b'"client_id":"abc"' in stored[2] and b'"token_exp":900' in stored[2],
+                  f'idwcc with {name}: the session written with POST reads back')
+            answers += [stored, fetch(session, '-X', 'PUT', *json_type, '--data', '{"client_id":"put"}'),
+                        fetch(session, '-X', 'POST', *json_type, '--data-binary', '@' + big)]
+            stored = fetch(session)
+            check(b'"x":"' + b'y' * 100_000 + b'"' in stored[2], f'idwcc with {name}: a 100 KiB JSON body reads back')
+            answers += [stored, fetch(base + '/api/generate', '--data', 'a=b&c=d'),
+                        fetch(base + '/api/message', '-F', 'file=@/etc/hostname'),
+                        fetch(session, method='HEAD'), fetch(session, '-X', 'DELETE'),
+                        fetch(base + '/nothing/here'), fetch(base + '/api/configDownload')]
+            with concurrent.futures.ThreadPoolExecutor(10) as pool:
+                statuses = list(pool.map(lambda _: fetch(base + '/css/bootstrap.min.css')[0], range(50)))
+            check(statuses.count(200) == 50, f'idwcc with {name}: 50 of 50 parallel requests')
+            pages[name] = answers
+        finally:
+            p.stdin.close()
+            stop(p)
+    if len(pages) == 2:
+        check(pages['Debian'] == pages['ours'], 'idwcc: the same answers with both libraries')
+
+
 debuginfod()
 janus()
 kiwix()
@@ -528,5 +574,6 @@ journal_remote(https=False)
 journal_remote(https=True)
 collectd()
 motion()
+idwcc()
 print(f'{passed} passed, {failed} failed')
 sys.exit(1 if failed else 0)
