@@ -682,6 +682,98 @@ part_late_response (const char *path)
   test_stop_daemon (d);
 }
 
+/* Answered by another request: /w's final call returns without a
+ * response (libmicrohttpd calls it again each round); /r, on a second
+ * connection, queues /w's response from its own handler, on the thread
+ * that serves both (0.9.75 accepts that there, refuses it from other
+ * threads), then its own. */
+static struct MHD_Connection *waiting_conn;
+static volatile int waiting_calls;      /* final calls of /w */
+static volatile int waiting_answered;   /* /r queued /w's response */
+static volatile int waiting_calls_after;
+static volatile int other_result;       /* what MHD_queue_response said */
+
+static enum MHD_Result
+other_handler (void *cls, struct MHD_Connection *c, const char *url,
+               const char *method, const char *version, const char *upload,
+               size_t *upload_size, void **con_cls)
+{
+  static int marker;
+  struct MHD_Response *resp;
+  struct MHD_Connection *w;
+  enum MHD_Result ret;
+  (void) cls;
+  (void) method;
+  (void) version;
+  (void) upload;
+  (void) upload_size;
+  if (&marker != *con_cls)
+  {
+    *con_cls = &marker;
+    return MHD_YES;
+  }
+  if (0 == strcmp (url, "/w"))
+  {
+    if (ATOMIC_GET (&waiting_answered))
+      ATOMIC_INC (&waiting_calls_after);
+    pthread_mutex_lock (&lk);
+    waiting_conn = c;
+    pthread_mutex_unlock (&lk);
+    ATOMIC_INC (&waiting_calls);
+    return MHD_YES;
+  }
+  pthread_mutex_lock (&lk);
+  w = waiting_conn;
+  pthread_mutex_unlock (&lk);
+  resp = MHD_create_response_from_buffer (strlen ("answered by /r"),
+                                          (void *) "answered by /r",
+                                          MHD_RESPMEM_PERSISTENT);
+  SETUP_CHECK (NULL != resp);
+  ATOMIC_SET (&other_result, (int) MHD_queue_response (w, MHD_HTTP_OK, resp));
+  ATOMIC_SET (&waiting_answered, 1);
+  MHD_destroy_response (resp);
+  resp = MHD_create_response_from_buffer (strlen ("ok"), (void *) "ok",
+                                          MHD_RESPMEM_PERSISTENT);
+  SETUP_CHECK (NULL != resp);
+  ret = MHD_queue_response (c, MHD_HTTP_OK, resp);
+  MHD_destroy_response (resp);
+  return ret;
+}
+
+static void
+part_answered_by_other (void)
+{
+  struct MHD_Daemon *d;
+  int fd_w, fd_r;
+  struct buf carry_w, carry_r;
+
+  reset ();
+  waiting_conn = NULL;
+  waiting_calls = waiting_answered = waiting_calls_after = 0;
+  other_result = -1;
+  d = start_counted (other_handler);
+  fd_w = raw_connect (test_daemon_port (d));
+  SETUP_CHECK (fd_w >= 0);
+  buf_init (&carry_w);
+  buf_init (&carry_r);
+  raw_send_str (fd_w, "GET /w HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK_MSG (test_wait_ge (&waiting_calls, 1, 5000), "/w: no final call");
+  fd_r = raw_connect (test_daemon_port (d));
+  SETUP_CHECK (fd_r >= 0);
+  raw_send_str (fd_r, "GET /r HTTP/1.1\r\nHost: x\r\n\r\n");
+  expect_body (fd_r, &carry_r, "ok", "/r", __LINE__);
+  CHECK_INT (MHD_YES, ATOMIC_GET (&other_result));
+  expect_body (fd_w, &carry_w, "answered by /r", "/w", __LINE__);
+  CHECK (test_wait_ge (&n_completed_ok, 2, 5000));
+  CHECK_MSG (0 == waiting_calls_after, "/w: handler called %d times after "
+             "its response was queued", waiting_calls_after);
+  close (fd_w);
+  close (fd_r);
+  buf_free (&carry_w);
+  buf_free (&carry_r);
+  test_stop_daemon (d);
+}
+
 /* A reader that gives "first ", then suspends until "second" is there. */
 static struct MHD_Connection *stream_conn;
 static volatile int stream_suspended;   /* the reader has suspended */
@@ -795,6 +887,9 @@ run (void)
   part_late_response ("/s");
   if (test_mode_external ())
     part_late_response ("/l");
+  /* One thread serves both requests (in a pool they may be on two). */
+  if (! test_mode_pool () && ! test_mode_tpc ())
+    part_answered_by_other ();
   part_reader_suspends ();
 }
 

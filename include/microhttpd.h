@@ -871,9 +871,11 @@ enum MHD_Result MHD_queue_basic_auth_fail_response(struct MHD_Connection *connec
  Queues the response for the connection's current request; it goes
  out once the access handler has returned. Outside the access handler
  only for a suspended connection (from any thread; sent after the
- resume) or, in a daemon without an internal thread, for a request whose
- final handler call returned without a response. MHD_NO otherwise, and
- for a second response to the same request.
+ resume) or for a request whose final handler call returned without a
+ response: in a daemon without an internal thread from the
+ application's loop, otherwise from a callback on the thread that
+ serves that connection (another request's handler, say). MHD_NO
+ otherwise, and for a second response to the same request.
  */
 enum MHD_Result MHD_queue_response(struct MHD_Connection *connection,
                                    unsigned int status_code,

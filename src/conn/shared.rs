@@ -108,11 +108,19 @@ impl ConnShared {
 
     /// Whether MHD_queue_response may be called outside the access
     /// handler, as 0.9.75 lets it: for a suspended connection from any
-    /// thread (the response goes out after the resume), and, in a daemon
-    /// without an internal thread, for a request whose final call returned
-    /// without a response (OLA answers that way once its own work is done).
+    /// thread (the response goes out after the resume), and for a request
+    /// whose final call returned without a response (the handler is then
+    /// called again each round) from the application's loop in a daemon
+    /// without an internal thread (OLA answers that way once its own work
+    /// is done), or else from the thread serving the connection: a
+    /// callback of another request of the same loop (0.9.75 checks the
+    /// thread; a thread per connection has no other request on it).
     pub fn accepts_late_response(&self) -> bool {
-        self.suspended.load(Ordering::Acquire) || (self.external && self.awaiting.load(Ordering::Acquire))
+        if self.suspended.load(Ordering::Acquire) {
+            return true;
+        }
+        self.awaiting.load(Ordering::Acquire)
+            && (self.external || crate::daemon::worker::serves_here(&self.waker.lock().unwrap_or_else(|e| e.into_inner())))
     }
 
     /// Takes the response queued for this request, if any.

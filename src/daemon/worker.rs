@@ -66,6 +66,34 @@ pub struct WorkerShared {
     pub deadlines_moved: AtomicBool,
 }
 
+std::thread_local! {
+    /// The loop whose round this thread is in (null: none), for
+    /// [`serves_here`].
+    static SERVING: std::cell::Cell<*const WorkerShared> = const { std::cell::Cell::new(std::ptr::null()) };
+}
+
+/// Marks this thread as running `shared`'s loop until dropped.
+struct ServingScope(*const WorkerShared);
+
+impl ServingScope {
+    fn enter(shared: &Arc<WorkerShared>) -> ServingScope {
+        ServingScope(SERVING.with(|s| s.replace(Arc::as_ptr(shared))))
+    }
+}
+
+impl Drop for ServingScope {
+    fn drop(&mut self) {
+        SERVING.with(|s| s.set(self.0));
+    }
+}
+
+/// Whether the calling thread is in a round of `shared`'s loop: a
+/// callback of one of its connections runs on it, which may answer
+/// another connection of the same loop (`ConnShared::accepts_late_response`).
+pub fn serves_here(shared: &Arc<WorkerShared>) -> bool {
+    SERVING.with(|s| s.get() == Arc::as_ptr(shared))
+}
+
 impl WorkerShared {
     pub fn new() -> io::Result<Arc<WorkerShared>> {
         Ok(Arc::new(WorkerShared {
@@ -386,6 +414,7 @@ impl Worker {
     /// One round: wait up to `timeout_ms` (-1: until something happens),
     /// then serve everything that is ready.
     pub fn round(&mut self, timeout_ms: i32) -> io::Result<()> {
+        let _serving = ServingScope::enter(&self.shared);
         self.start_round();
         let timeout_ms = if self.deferred.is_empty() && self.jobs.is_empty() { timeout_ms } else { 0 };
         let listen_ready = match &self.backend {

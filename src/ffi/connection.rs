@@ -217,9 +217,11 @@ pub unsafe extern "C" fn MHD_lookup_connection_value_n(
 /// Queues the response for the connection's current request; it goes
 /// out once the access handler has returned. Outside the access handler
 /// only for a suspended connection (from any thread; sent after the
-/// resume) or, in a daemon without an internal thread, for a request whose
-/// final handler call returned without a response. MHD_NO otherwise, and
-/// for a second response to the same request.
+/// resume) or for a request whose final handler call returned without a
+/// response: in a daemon without an internal thread from the
+/// application's loop, otherwise from a callback on the thread that
+/// serves that connection (another request's handler, say). MHD_NO
+/// otherwise, and for a second response to the same request.
 #[no_mangle]
 pub unsafe extern "C" fn MHD_queue_response(
     connection: *mut MHD_Connection,
@@ -233,6 +235,7 @@ pub unsafe extern "C" fn MHD_queue_response(
         };
         let late = !c.in_handler.load(Ordering::Relaxed);
         if late && !c.accepts_late_response() {
+            log_for(c, "MHD_queue_response refused: outside the access handler, for a connection neither suspended nor awaiting its response on this thread.");
             return MHD_Result::MHD_NO;
         }
         #[cfg(feature = "fault-injection")]
@@ -385,14 +388,18 @@ pub unsafe extern "C" fn MHD_resume_connection(connection: *mut MHD_Connection) 
         let Some(c) = (unsafe { conn_ref(connection) }) else { return };
         if !c.request_resume() {
             // Not suspended: nothing to do; say so through the application's logger.
-            let msg = "MHD_resume_connection called for a connection that is not suspended.";
-            // SAFETY: the connection's daemon handle stays valid while the connection lives.
-            match unsafe { super::handles::daemon_ref(c.daemon_handle.0.cast()) }.and_then(|h| h.with_daemon(|d| d.ctx.log(msg))) {
-                Some(()) => {}
-                None => eprintln!("libmicrohttpd-rs: {msg}"),
-            }
+            log_for(c, "MHD_resume_connection called for a connection that is not suspended.");
         }
     })
+}
+
+/// Logs through the logger of the connection's daemon.
+fn log_for(c: &ConnShared, msg: &str) {
+    // SAFETY: the connection's daemon handle stays valid while the connection lives.
+    match unsafe { super::handles::daemon_ref(c.daemon_handle.0.cast()) }.and_then(|h| h.with_daemon(|d| d.ctx.log(msg))) {
+        Some(()) => {}
+        None => eprintln!("libmicrohttpd-rs: {msg}"),
+    }
 }
 
 #[cfg(test)]
