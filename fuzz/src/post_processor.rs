@@ -124,6 +124,15 @@ fn is_urlencoded(ct: &[u8]) -> bool {
     ct.len() >= t.len() && ct[..t.len()].eq_ignore_ascii_case(t)
 }
 
+/// A multipart type whose boundary is `""`: an empty boundary once the
+/// quotes are gone, which 0.9.75 accepts (the delimiter is then a bare
+/// `--`) and whose result depends on where the chunks are cut, in 0.9.75
+/// as in the library (capi-tests/postdiff/cases.txt has one such body).
+fn empty_boundary(ct: &[u8]) -> bool {
+    let ct = ct.split(|&b| b == 0).next().unwrap_or_default();
+    ct.windows(b"boundary=".len()).position(|w| w == b"boundary=").is_some_and(|i| &ct[i + b"boundary=".len()..] == b"\"\"")
+}
+
 /// Every `%` starts a complete `%XX` escape.
 fn escapes_well_formed(body: &[u8]) -> bool {
     let mut i = 0;
@@ -176,7 +185,12 @@ pub fn run(data: &[u8]) {
     // bodies are exempt as well.
     // A NUL ends a url-encoded value early (C strings) in a whole body but
     // not when the NUL arrives in a later chunk: exempt too.
-    let same = !is_urlencoded(&ct) || (escapes_well_formed(body) && !body.contains(&0) && body.split(|&b| b == b'&').all(|p| p.len() < 256));
+    // A multipart body with an empty boundary: exempt too (empty_boundary).
+    let same = if is_urlencoded(&ct) {
+        escapes_well_formed(body) && !body.contains(&0) && body.split(|&b| b == b'&').all(|p| p.len() < 256)
+    } else {
+        !empty_boundary(&ct)
+    };
     let (evs, r) = feed(&ct, bs, body, &c, None).expect("created once");
     if same {
         assert_eq!(r, ok, "cuts {c:?}");
