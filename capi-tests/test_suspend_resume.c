@@ -699,9 +699,7 @@ other_handler (void *cls, struct MHD_Connection *c, const char *url,
                size_t *upload_size, void **con_cls)
 {
   static int marker;
-  struct MHD_Response *resp;
   struct MHD_Connection *w;
-  enum MHD_Result ret;
   (void) cls;
   (void) method;
   (void) version;
@@ -725,19 +723,10 @@ other_handler (void *cls, struct MHD_Connection *c, const char *url,
   pthread_mutex_lock (&lk);
   w = waiting_conn;
   pthread_mutex_unlock (&lk);
-  resp = MHD_create_response_from_buffer (strlen ("answered by /r"),
-                                          (void *) "answered by /r",
-                                          MHD_RESPMEM_PERSISTENT);
-  SETUP_CHECK (NULL != resp);
-  ATOMIC_SET (&other_result, (int) MHD_queue_response (w, MHD_HTTP_OK, resp));
+  ATOMIC_SET (&other_result, (int) test_reply (w, MHD_HTTP_OK,
+                                               "answered by /r"));
   ATOMIC_SET (&waiting_answered, 1);
-  MHD_destroy_response (resp);
-  resp = MHD_create_response_from_buffer (strlen ("ok"), (void *) "ok",
-                                          MHD_RESPMEM_PERSISTENT);
-  SETUP_CHECK (NULL != resp);
-  ret = MHD_queue_response (c, MHD_HTTP_OK, resp);
-  MHD_destroy_response (resp);
-  return ret;
+  return test_reply (c, MHD_HTTP_OK, "ok");
 }
 
 static void
