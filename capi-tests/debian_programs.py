@@ -114,6 +114,16 @@ def mapped_library(pid):
     return ''
 
 
+def came_up(p, lib, who, probe, seconds, serves):
+    """Whether `probe()` held within `seconds` (checked as "`who`: `serves`");
+    then checks that the program `p` mapped `lib`."""
+    up = wait_until(probe, seconds)
+    check(up, f'{who}: {serves}')
+    if up:
+        check(lib in mapped_library(p.pid), f'{who}: maps {lib}')
+    return up
+
+
 def debuginfod():
     exe_dir = os.path.join(WORK, 'debuginfod-files')
     os.makedirs(exe_dir, exist_ok=True)
@@ -131,11 +141,9 @@ def debuginfod():
         p = start(['debuginfod', '-p', str(port), '-d', db, '-F', exe_dir], lib)
         base = f'http://127.0.0.1:{port}'
         try:
-            up = wait_until(lambda: get(base + '/metrics', timeout=1)[0] == 200, 15)
-            check(up, f'debuginfod with {name}: serves /metrics')
-            if not up:
+            if not came_up(p, lib, f'debuginfod with {name}', lambda: get(base + '/metrics', timeout=1)[0] == 200, 15,
+                           'serves /metrics'):
                 continue
-            check(lib in mapped_library(p.pid), f'debuginfod with {name}: maps {lib}')
             url = f'{base}/buildid/{build_id}/executable'
             found = wait_until(lambda: get(url, timeout=2)[0] == 200, 30)
             st, hdrs, body = get(url)
@@ -167,11 +175,9 @@ def gatewayd(https):
         p = start(argv, lib)
         base = ('https://localhost:19531' if https else 'http://127.0.0.1:19531')
         try:
-            up = wait_until(lambda: get(base + '/machine', timeout=1)[0] != 0, 10)
-            check(up, f'{what} with {name}: answers')
-            if not up:
+            if not came_up(p, lib, f'{what} with {name}', lambda: get(base + '/machine', timeout=1)[0] != 0, 10,
+                           'answers'):
                 continue
-            check(lib in mapped_library(p.pid), f'{what} with {name}: maps {lib}')
             machine = get(base + '/machine')
             browse = get(base + '/browse')
             st, hdrs, body = get(base + '/entries', {'Accept': 'application/json', 'Range': 'entries=:5'})
@@ -202,11 +208,9 @@ def collectd():
             procs.append(p)
             url = f'http://127.0.0.1:{port}/metrics'
             # up once the first values (1 s interval) are in
-            up = wait_until(lambda: b'collectd_memory' in get(url, timeout=1)[2], 15)
-            check(up, f'collectd write_prometheus with {name}: serves /metrics')
-            if not up:
+            if not came_up(p, lib, f'collectd write_prometheus with {name}', lambda: b'collectd_memory' in get(url, timeout=1)[2], 15,
+                           'serves /metrics'):
                 continue
-            check(lib in mapped_library(p.pid), f'collectd with {name}: maps {lib}')
             st, hdrs, body = get(url)
             names = sorted(set(re.findall(rb'^# TYPE (\S+)', body, re.M)))
             pb = get(url, {'Accept': 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited'})
@@ -233,11 +237,9 @@ def motion():
             p = start(['motion', '-n', '-c', conf], lib)
             procs.append(p)
             base = f'http://127.0.0.1:{port}'
-            up = wait_until(lambda: get(base + '/', timeout=1)[0] == 200, 15)
-            check(up, f'motion with {name}: serves its web control')
-            if not up:
+            if not came_up(p, lib, f'motion with {name}', lambda: get(base + '/', timeout=1)[0] == 200, 15,
+                           'serves its web control'):
                 continue
-            check(lib in mapped_library(p.pid), f'motion with {name}: maps {lib}')
             own = lambda page: (page[0], without_length(page[1]),
                                 page[2].replace(str(port).encode(), b'PORT').replace(d.encode(), b'DIR'))
             pages[name] = (own(get(base + '/')), own(get(base + '/0/detection/status')), get(base + '/nothing/here')[0])
@@ -308,11 +310,9 @@ def journal_remote(https):
                    f'--listen-{scheme}=127.0.0.1:{port}'] + tls_args, lib)
         url = f'{scheme}://localhost:{port}/upload'
         try:
-            up = wait_until(lambda: fetch(url)[0] != 0, 10)
-            check(up, f'{what} with {name}: answers')
-            if not up:
+            if not came_up(p, lib, f'{what} with {name}', lambda: fetch(url)[0] != 0, 10,
+                           'answers'):
                 continue
-            check(lib in mapped_library(p.pid), f'{what} with {name}: maps {lib}')
             answers = [
                 fetch(url, *typ, '--data-binary', '@' + one),
                 fetch(url, *typ, '--data-binary', '@' + export),
@@ -416,11 +416,9 @@ def janus():
         plain, secure = f'http://127.0.0.1:{ports[0]}/janus', f'https://localhost:{ports[1]}/janus'
         admin = f'http://127.0.0.1:{ports[2]}/admin'
         try:
-            up = wait_until(lambda: request(plain, method='OPTIONS')[0] == 200, 15)
-            check(up, f'janus with {name}: answers')
-            if not up:
+            if not came_up(p, lib, f'janus with {name}', lambda: request(plain, method='OPTIONS')[0] == 200, 15,
+                           'answers'):
                 continue
-            check(lib in mapped_library(p.pid), f'janus with {name}: maps {lib}')
             seen[name] = [session(plain, admin), session(secure, admin)]
             for scheme, s in zip(('HTTP', 'HTTPS'), seen[name]):
                 polled = dict((e[0], e[1:]) for e in s).get('long poll', [[]])[0]
@@ -466,11 +464,9 @@ def kiwix():
         p = start(['kiwix-serve', '-i', '127.0.0.1', '-p', str(port), '-t', '4', zim], lib)
         base = f'http://127.0.0.1:{port}'
         try:
-            up = wait_until(lambda: fetch(base + '/t/index.html')[0] == 200, 15)
-            check(up, f'kiwix-serve with {name}: serves the ZIM file')
-            if not up:
+            if not came_up(p, lib, f'kiwix-serve with {name}', lambda: fetch(base + '/t/index.html')[0] == 200, 15,
+                           'serves the ZIM file'):
                 continue
-            check(lib in mapped_library(p.pid), f'kiwix-serve with {name}: maps {lib}')
             whole = fetch(base + '/t/data.bin')
             check(whole[2] == bytes(range(256)) * 4096, f'kiwix-serve with {name}: 1 MiB byte for byte')
             pages[name] = [fetch(base + u) for u in ('/t', '/t/index.html', '/t/big.html', '/t/missing', '/nothing',
@@ -503,11 +499,10 @@ def ola():
         p = start(argv, lib)
         base = f'http://127.0.0.1:{port}'
         try:
-            up = wait_until(lambda: fetch(base + '/')[0] == 200, 15)
-            check(up, f'olad with {name}: serves its web UI')
-            if not up:
+            # setpriv execs olad: its maps are p.pid's
+            if not came_up(p, lib, f'olad with {name}', lambda: fetch(base + '/')[0] == 200, 15,
+                           'serves its web UI'):
                 continue
-            check(lib in mapped_library(p.pid), f'olad with {name}: maps {lib}')  # setpriv execs olad
             stats = fetch(base + '/json/server_stats')  # its values change, its keys not
             pages[name] = [(stats[0], without_length(stats[1]), sorted(re.findall(rb'"(\w+)":', stats[2])))]
             own = lambda page: (page[0], without_length(page[1]),  # its JSON writes / as \/
@@ -533,11 +528,9 @@ def idwcc():
         p = start(['idwcc', '-p', str(port), '-b', 'true'], lib, stdin=subprocess.PIPE)
         base = f'http://127.0.0.1:{port}'
         try:
-            up = wait_until(lambda: fetch(base + '/')[0] == 200, 15)
-            check(up, f'idwcc with {name}: serves its web app')
-            if not up:
+            if not came_up(p, lib, f'idwcc with {name}', lambda: fetch(base + '/')[0] == 200, 15,
+                           'serves its web app'):
                 continue
-            check(lib in mapped_library(p.pid), f'idwcc with {name}: maps {lib}')
             session = base + '/api/session'
             json_type = ('-H', 'Content-Type: application/json')
             answers = [fetch(base + '/'), fetch(session),
