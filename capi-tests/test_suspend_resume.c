@@ -475,8 +475,7 @@ held_handler (void *cls, struct MHD_Connection *c, const char *url,
                                             NULL);
   SETUP_CHECK (NULL != resp);
   MHD_suspend_connection (c);
-  ret = MHD_queue_response (c, MHD_HTTP_OK, resp);
-  MHD_destroy_response (resp);
+  ret = test_queue_and_destroy (c, MHD_HTTP_OK, resp);
   CHECK_INT (MHD_YES, ret);
   if ('i' == kind)
   {
@@ -806,7 +805,6 @@ stream_handler (void *cls, struct MHD_Connection *c, const char *url,
 {
   static int marker;
   struct MHD_Response *resp;
-  enum MHD_Result ret;
   (void) cls;
   (void) url;
   (void) method;
@@ -822,9 +820,7 @@ stream_handler (void *cls, struct MHD_Connection *c, const char *url,
   resp = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 64,
                                             stream_reader, NULL, NULL);
   SETUP_CHECK (NULL != resp);
-  ret = MHD_queue_response (c, MHD_HTTP_OK, resp);
-  MHD_destroy_response (resp);
-  return ret;
+  return test_queue_and_destroy (c, MHD_HTTP_OK, resp);
 }
 
 static void
