@@ -11,9 +11,12 @@
 //!   only as the last coding, never both) and keep-alive with `Connection`;
 //! - parsing into a reused `RequestHead` gives what a fresh one gives;
 //! - when no head is found, the overflow error is 414 or 431;
-//! - with a memory budget, an accepted head and `FIELD_COST` per field fit.
+//! - with a memory budget, an accepted head and `FIELD_COST` per field fit;
+//! - the reader of common-shape fields (`http1::fields`), given the head as
+//!   field lines, answers as httparse does whenever it answers.
 
 use crate::{cuts, Input};
+use microhttpd::http1::fields::{common_fields, from_httparse, MAX_COMMON};
 use microhttpd::http1::request::FIELD_COST;
 use microhttpd::http1::{head_overflow_error, parse_head, Framing, HeadBounds, HeadFinder, ParseOptions, RequestHead};
 
@@ -33,6 +36,24 @@ fn is_tchar(b: u8) -> bool {
 
 fn eq_ic(a: &[u8], b: &[u8]) -> bool {
     a.eq_ignore_ascii_case(b)
+}
+
+/// `common_fields` on `head[p..]` gives httparse's fields whenever it
+/// accepts them.
+fn common_fields_agree(head: &[u8], p: usize) {
+    let mut ours = Vec::new();
+    if !common_fields(head, p, &mut ours) {
+        return;
+    }
+    let mut hs = [httparse::EMPTY_HEADER; MAX_COMMON];
+    match httparse::parse_headers(&head[p..], &mut hs) {
+        Ok(httparse::Status::Complete((n, parsed))) if p + n == head.len() => {
+            let mut theirs = Vec::new();
+            from_httparse(head, parsed, &mut theirs);
+            assert_eq!(ours, theirs, "common_fields and httparse differ");
+        }
+        other => panic!("common_fields accepted fields httparse answers with {other:?}"),
+    }
 }
 
 pub fn run(data: &[u8]) {
@@ -67,6 +88,8 @@ pub fn run(data: &[u8]) {
     assert!(b.start <= b.end && b.end <= buf.len(), "{b:?}");
     assert!(buf[..b.start].iter().all(|&x| x == b'\r' || x == b'\n'), "only empty lines before the head");
     assert!(buf[..b.end].ends_with(b"\n\n") || buf[..b.end].ends_with(b"\n\r\n"));
+
+    common_fields_agree(&buf[..b.end], b.start);
 
     let mut fresh = RequestHead::default();
     let res = parse_head(buf, b, opts, &mut fresh);

@@ -4,6 +4,7 @@
 
 const TCHAR: u8 = 1;
 const HOST: u8 = 2;
+const TEXT: u8 = 4;
 
 /// The classes of every byte value, built at compile time.
 const fn classes() -> [u8; 256] {
@@ -20,6 +21,10 @@ const fn classes() -> [u8; 256] {
         if alnum || matches!(b, b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=') {
             t[i] |= HOST;
         }
+        // RFC 5234 VCHAR (visible US-ASCII), SP and HTAB.
+        if (b >= 0x21 && b <= 0x7e) || b == b' ' || b == b'\t' {
+            t[i] |= TEXT;
+        }
         i += 1;
     }
     t
@@ -35,6 +40,11 @@ pub fn is_tchar(b: u8) -> bool {
 /// Unreserved or a sub-delim (RFC 3986 2.2, 2.3).
 pub fn is_unreserved_or_sub_delim(b: u8) -> bool {
     CLASSES[b as usize] & HOST != 0
+}
+
+/// VCHAR, SP or HTAB: the bytes of a field value without obs-text.
+pub fn is_text(b: u8) -> bool {
+    CLASSES[b as usize] & TEXT != 0
 }
 
 /// Offset of the first LF in `s`. Words of eight bytes: XOR with LF makes
@@ -69,6 +79,7 @@ mod tests {
             assert_eq!(is_tchar(b), tchar, "tchar {b:#x}");
             let host = b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&b);
             assert_eq!(is_unreserved_or_sub_delim(b), host, "host {b:#x}");
+            assert_eq!(is_text(b), (0x21..=0x7e).contains(&b) || b == b' ' || b == b'\t', "text {b:#x}");
         }
     }
 

@@ -24,6 +24,7 @@ mod bytes;
 pub mod chunked;
 pub mod cookie;
 pub mod date;
+pub mod fields;
 pub mod reason;
 pub mod reply;
 pub mod request;

@@ -29,6 +29,7 @@
 //! `Content-Length` fields are accepted; a `Content-Length` beyond u64 gets 413.
 
 use super::bytes::{find_lf, is_tchar, is_unreserved_or_sub_delim};
+use super::fields::{common_fields, from_httparse, MAX_COMMON};
 use super::{eq_ic, list_items, trim_ows, Error, Method, Span, Version};
 
 /// Where a complete head lies in the buffer.
@@ -271,8 +272,6 @@ impl RequestHead {
     }
 }
 
-const STACK_HEADERS: usize = 32;
-
 /// Parse the head `buf[bounds.start..bounds.end]` into `out` (spans are
 /// offsets into `buf`). On error `out` is unspecified; answer
 /// [`Error::status`] and close.
@@ -293,33 +292,37 @@ pub fn parse_head(
     };
     let args = query_pieces(out.target.get(buf));
 
-    // Header fields: httparse on the rest, stack array first, heap if needed.
-    let fields = &head[rl_end..];
-    let mut stack = [httparse::EMPTY_HEADER; STACK_HEADERS];
-    match httparse::parse_headers(fields, &mut stack) {
-        Ok(httparse::Status::Complete((n, hs))) => {
-            if rl_end + n != bounds.end {
-                return Err(Error::Malformed);
-            }
-            collect(buf, hs, &mut out.headers);
-        }
-        Ok(httparse::Status::Partial) => return Err(Error::Malformed),
-        Err(httparse::Error::TooManyHeaders) => {
-            let lines = fields.iter().filter(|&&b| b == b'\n').count();
-            // Refuse before allocating per-line bookkeeping (the last
-            // line is the empty one that ends the head).
-            if over_budget(lines.saturating_sub(1) + args) {
-                return Err(Error::HeaderFieldsTooLarge);
-            }
-            let mut heap = vec![httparse::EMPTY_HEADER; lines];
-            match httparse::parse_headers(fields, &mut heap) {
-                Ok(httparse::Status::Complete((n, hs))) if rl_end + n == bounds.end => {
-                    collect(buf, hs, &mut out.headers)
+    // Header fields: the common shape by hand, else httparse decides (on
+    // the stack first, on the heap if there are more fields).
+    if !common_fields(head, rl_end, &mut out.headers) {
+        out.headers.clear();
+        let fields = &head[rl_end..];
+        let mut stack = [httparse::EMPTY_HEADER; MAX_COMMON];
+        match httparse::parse_headers(fields, &mut stack) {
+            Ok(httparse::Status::Complete((n, hs))) => {
+                if rl_end + n != bounds.end {
+                    return Err(Error::Malformed);
                 }
-                _ => return Err(Error::Malformed),
+                from_httparse(buf, hs, &mut out.headers);
             }
+            Ok(httparse::Status::Partial) => return Err(Error::Malformed),
+            Err(httparse::Error::TooManyHeaders) => {
+                let lines = fields.iter().filter(|&&b| b == b'\n').count();
+                // Refuse before allocating per-line bookkeeping (the last
+                // line is the empty one that ends the head).
+                if over_budget(lines.saturating_sub(1) + args) {
+                    return Err(Error::HeaderFieldsTooLarge);
+                }
+                let mut heap = vec![httparse::EMPTY_HEADER; lines];
+                match httparse::parse_headers(fields, &mut heap) {
+                    Ok(httparse::Status::Complete((n, hs))) if rl_end + n == bounds.end => {
+                        from_httparse(buf, hs, &mut out.headers)
+                    }
+                    _ => return Err(Error::Malformed),
+                }
+            }
+            Err(_) => return Err(Error::Malformed),
         }
-        Err(_) => return Err(Error::Malformed),
     }
     let cookies = out.find(buf, b"cookie").map_or(0, |c| c.get(buf).iter().filter(|&&b| b == b';').count() + 1);
     if over_budget(out.headers.len() + args + cookies) {
@@ -334,25 +337,6 @@ fn query_pieces(target: &[u8]) -> usize {
     match target.iter().position(|&b| b == b'?') {
         Some(q) if q + 1 < target.len() => target[q + 1..].iter().filter(|&&b| b == b'&').count() + 1,
         _ => 0,
-    }
-}
-
-fn collect(buf: &[u8], hs: &[httparse::Header<'_>], out: &mut Vec<HeaderSpan>) {
-    let base = buf.as_ptr() as usize;
-    out.reserve(hs.len());
-    for h in hs {
-        let n = h.name.as_ptr() as usize - base;
-        // httparse gives an empty value a dangling-but-valid slice; compute
-        // from its pointer only when non-empty.
-        let v = if h.value.is_empty() {
-            n + h.name.len()
-        } else {
-            h.value.as_ptr() as usize - base
-        };
-        out.push(HeaderSpan {
-            name: Span::new(n, n + h.name.len()),
-            value: Span::new(v, v + h.value.len()),
-        });
     }
 }
 
