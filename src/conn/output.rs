@@ -29,6 +29,9 @@ const CHUNK_PREFIX: usize = 18;
 const SENDFILE_MAX: usize = 128 * 1024;
 /// File bodies from this size on are sent corked.
 const CORK_MIN: u64 = 64 * 1024;
+/// Largest in-memory body copied behind the head (`Reply::start`); small
+/// enough that the connection's kept output buffer stays small.
+const INLINE_BODY_MAX: usize = 256;
 /// Most slices given to one sendmsg call.
 const MAX_IOV: usize = 16;
 /// Block size for bodies copied through the output buffer that have no
@@ -117,7 +120,23 @@ impl Reply {
             return Err(out);
         }
         let source_done = framing.body == BodyFraming::None;
-        Ok(Reply { resp, keep_alive: framing.keep_alive, framing: framing.body, out, out_pos: 0, pos: 0, source_done, sendfile, corked: false })
+        // A small in-memory body goes into `out` behind the head now: the
+        // reply then leaves in one plain `send` from one buffer, where the
+        // head and the body would be gathered into one first (sys::socket
+        // sendv, tls::transport sendv). Bodies of several parts are not worth it.
+        let mut pos = 0;
+        if let BodyFraming::Length(n) = framing.body {
+            let small = match &resp.body {
+                Body::Owned(v) => Some(v.as_slice()),
+                Body::Foreign(f) => Some(f.as_slice()),
+                _ => None,
+            };
+            if let Some(b) = small.filter(|b| b.len() as u64 == n && b.len() <= INLINE_BODY_MAX) {
+                out.extend_from_slice(b);
+                pos = n;
+            }
+        }
+        Ok(Reply { resp, keep_alive: framing.keep_alive, framing: framing.body, out, out_pos: 0, pos, source_done, sendfile, corked: false })
     }
 
     pub fn upgrade_hook(&self) -> Option<crate::ffi::hooks::UpgradeHook> {
