@@ -124,15 +124,21 @@ impl Request {
                 BodyIn::Chunked { decoder: d, pending: 0, done: false }
             }
         };
-        self.method = Some(values.intern(Arena::Head, h.method_span.get(buf)));
+        // The head goes into the arena in one copy, each part of it
+        // terminated in place (one copy per string cost more than parsing
+        // the head's fields). The URL gets a copy of its own: it is
+        // unescaped in place, and the raw URI keeps the bytes as sent.
+        let base = values.intern_head(&buf[bounds.start..h.head_end]);
+        let part = |values: &mut Values, s: http1::Span| values.head_part(base + (s.start - bounds.start) as u32, s.len() as u32);
+        self.method = Some(part(values, h.method_span));
+        self.raw_uri = Some(part(values, h.target));
+        self.version_str = Some(part(values, h.version_text));
         let target = h.target.get(buf);
-        self.raw_uri = Some(values.intern(Arena::Head, target));
         let (path, query) = http1::split_target(target);
         self.url = Some(values.intern(Arena::Head, path.get(target)));
-        self.version_str = Some(values.intern(Arena::Head, h.version_text.get(buf)));
         for f in &h.headers {
-            let k = values.intern(Arena::Head, f.name.get(buf));
-            let v = values.intern(Arena::Head, f.value.get(buf));
+            let k = part(values, f.name);
+            let v = part(values, f.value);
             values.push(kind::HEADER, k, Some(v));
         }
         let first_arg = values.len();

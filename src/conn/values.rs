@@ -78,6 +78,28 @@ impl Values {
         Str::Own { arena, off, len: s.len() as u32 }
     }
 
+    /// Copies a request head into the head arena in one piece, for
+    /// [`Values::head_part`]; returns the offset it starts at.
+    pub fn intern_head(&mut self, head: &[u8]) -> u32 {
+        let off = self.head.len() as u32;
+        self.head.extend_from_slice(head);
+        off
+    }
+
+    /// The `len` bytes at `off` in the head arena (inside a head copied by
+    /// [`Values::intern_head`]) as a string: a NUL is written over the byte
+    /// after them. That byte must belong to no other string: it is the
+    /// space, colon, CR, LF or trailing blank after a part of the head.
+    pub fn head_part(&mut self, off: u32, len: u32) -> Str {
+        let off = (off as usize).min(self.head.len());
+        let end = (off + len as usize).min(self.head.len());
+        match self.head.get_mut(end) {
+            Some(b) => *b = 0,
+            None => self.head.push(0),
+        }
+        Str::Own { arena: Arena::Head, off: off as u32, len: (end - off) as u32 }
+    }
+
     /// The bytes of an interned string, writable (for in-place unescaping).
     /// Includes the terminating NUL.
     pub fn own_bytes_mut(&mut self, s: Str) -> Option<&mut [u8]> {
@@ -190,6 +212,26 @@ mod tests {
         assert!(v.lookup(kind::GET_ARGUMENT, Some(b"Host")).is_none());
         let s = v.own_bytes_mut(k).unwrap();
         assert_eq!(s, b"Host\0");
+    }
+
+    #[test]
+    fn head_parts_are_terminated_in_place() {
+        let mut v = Values::default();
+        let _ = v.intern(Arena::Head, b"before");
+        let base = v.intern_head(b"GET / HTTP/1.1\r\nHost: a\r\nX:\r\n\r\n");
+        let method = v.head_part(base, 3);
+        let host = v.head_part(base + 16, 4);
+        let a = v.head_part(base + 22, 1);
+        let empty = v.head_part(base + 26, 0);
+        assert_eq!(v.own_bytes_mut(method).unwrap(), b"GET\0");
+        assert_eq!(v.own_bytes_mut(host).unwrap(), b"Host\0");
+        assert_eq!(v.own_bytes_mut(a).unwrap(), b"a\0");
+        assert_eq!(v.own_bytes_mut(empty).unwrap(), b"\0");
+        // A part that reaches the end of the arena gets a NUL appended; one
+        // beyond it is cut at the end.
+        let last = v.head_part(base + 30, 5);
+        assert_eq!(v.bytes(&last), b"\n");
+        assert_eq!(v.own_bytes_mut(last).unwrap(), b"\n\0");
     }
 
     #[test]
